@@ -1,0 +1,76 @@
+import { basename } from 'node:path';
+import type { ModuleRef } from '../snapshot/types.js';
+import type { FreezeRequest } from '../process/messages.js';
+import { WmigProcess } from '../process/process.js';
+import type { MountSpec, StdioSpec } from '../wasi/types.js';
+import { loadModule, type LoadedModule, type ModuleOptions } from './modules.js';
+
+/** When and how a process freezes by itself (the CLI's --freeze-at-call / --freeze-after). */
+export interface AutoFreezeOptions {
+  /** Freeze before the N-th freeze-point (WASI) call, counted from the program's start (1-based). */
+  freezeAtCall?: number;
+  /** Freeze at the first WASI call after this many milliseconds. */
+  freezeAfterMs?: number;
+  /** Where automatic freezes write the snapshot. Required with freezeAtCall / freezeAfterMs. */
+  snapshotPath?: string;
+  /** Keep running after an automatic freeze. */
+  leaveRunning?: boolean;
+  /** Carry the module in the snapshot (default true). */
+  embedModule?: boolean;
+}
+
+export interface RunOptions extends ModuleOptions, AutoFreezeOptions {
+  /** Arguments after argv[0]. */
+  args?: string[];
+  /** argv[0]; default: the module's file name. */
+  argv0?: string;
+  env?: Record<string, string> | [string, string][];
+  mounts?: MountSpec[];
+  stdio?: StdioSpec;
+}
+
+/** Starts a WASI command (plain or instrumented; plain ones are instrumented through the cache). */
+export async function run(module: string | Uint8Array | LoadedModule, options: RunOptions = {}): Promise<WmigProcess> {
+  const loaded = isLoaded(module) ? module : await loadModule(module, options);
+  const argv0 = options.argv0 ?? basename(loaded.name);
+  const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {});
+  const wasi = { args: [argv0, ...(options.args ?? [])], env, mounts: options.mounts ?? [], stdio: options.stdio };
+  return launch({ kind: 'start', wasi, ...moduleInit(loaded) }, options);
+}
+
+export function isLoaded(value: unknown): value is LoadedModule {
+  return typeof value === 'object' && value !== null && 'compiled' in value && 'info' in value;
+}
+
+export function moduleInit(loaded: LoadedModule): { module: WebAssembly.Module; info: LoadedModule['info']; moduleRef: ModuleRef } {
+  return {
+    module: loaded.compiled,
+    info: loaded.info,
+    moduleRef: { digest: loaded.digest, name: basename(loaded.name), bytes: loaded.bytes },
+  };
+}
+
+type LaunchInit = ConstructorParameters<typeof WmigProcess>[0];
+
+/** Creates the process and arms its automatic freeze. */
+export function launch(init: LaunchInit, auto: AutoFreezeOptions, transfer: ArrayBuffer[] = []): WmigProcess {
+  const base = {
+    leaveRunning: auto.leaveRunning ?? false,
+    embedModule: auto.embedModule ?? true,
+    destination: { kind: 'file' as const, path: auto.snapshotPath ?? '' },
+  };
+  const freezeAtCall: (FreezeRequest & { callNumber: number }) | undefined =
+    auto.freezeAtCall !== undefined && auto.snapshotPath
+      ? { ...base, id: 0, requestedAt: 0, callNumber: auto.freezeAtCall, reason: `freeze-at-call ${auto.freezeAtCall}` }
+      : undefined;
+  const proc = new WmigProcess({ ...init, freezeAtCall } as LaunchInit, transfer);
+  if (auto.freezeAfterMs !== undefined && auto.snapshotPath) {
+    const timer = setTimeout(() => {
+      proc
+        .freeze({ path: auto.snapshotPath, leaveRunning: base.leaveRunning, embedModule: base.embedModule, reason: `freeze-after ${auto.freezeAfterMs}ms` })
+        .catch((error: Error) => proc.emit('freeze-error', error));
+    }, auto.freezeAfterMs);
+    void proc.result.finally(() => clearTimeout(timer)).catch(() => {});
+  }
+  return proc;
+}

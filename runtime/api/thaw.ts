@@ -1,0 +1,53 @@
+import { decodeSnapshot } from '../snapshot/format.js';
+import type { Snapshot } from '../snapshot/types.js';
+import { WmigError } from '../errors.js';
+import type { WmigProcess } from '../process/process.js';
+import type { MountSpec, StdioSpec } from '../wasi/types.js';
+import { loadInstrumented, loadModule, readInputFile, type LoadedModule, type ModuleOptions } from './modules.js';
+import { launch, moduleInit, type AutoFreezeOptions } from './run.js';
+
+export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
+  /** Re-binds mounts by guest path: a host mount can point at another directory on this machine. */
+  mounts?: MountSpec[];
+  stdio?: StdioSpec;
+  /** The module, for a snapshot that does not carry it (plain or instrumented; its digest must match). */
+  module?: string | Uint8Array;
+}
+
+/**
+ * Resumes a frozen process from a snapshot (file path or bytes). Everything is checked before the
+ * guest runs: checksum, page hashes, format version, module identity; mounts and open files are
+ * re-bound in the worker before it resumes (failures reject `result` with REBIND_FAILED).
+ */
+export async function thaw(source: string | Uint8Array, options: ThawOptions = {}): Promise<WmigProcess> {
+  const bytes = typeof source === 'string' ? readInputFile(source, 'snapshot') : source;
+  const snapshot = decodeSnapshot(bytes);
+  const loaded = await resolveModule(snapshot, options);
+  // The worker parses the bytes again without re-verifying; hand them over without a copy if we own them.
+  const owned = typeof source === 'string' && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const restore = { mounts: options.mounts, stdio: options.stdio };
+  return launch(
+    { kind: 'thaw', snapshot: bytes, restore, ...moduleInit(loaded) },
+    options,
+    owned ? [bytes.buffer as ArrayBuffer] : [],
+  );
+}
+
+async function resolveModule(snapshot: Snapshot, options: ThawOptions): Promise<LoadedModule> {
+  const { digest, name, bytes } = snapshot.module;
+  let loaded: LoadedModule;
+  if (bytes) {
+    loaded = loadInstrumented(bytes, name);
+  } else if (options.module !== undefined) {
+    loaded = await loadModule(options.module, options);
+  } else {
+    throw new WmigError('NO_INPUT', `the snapshot does not carry its module (${name}); pass it with --module`);
+  }
+  if (loaded.digest !== digest) {
+    throw new WmigError(
+      'MODULE_MISMATCH',
+      `the snapshot was taken from module ${name} (sha256 ${digest.slice(0, 16)}…), not ${loaded.name} (sha256 ${loaded.digest.slice(0, 16)}…)`,
+    );
+  }
+  return loaded;
+}

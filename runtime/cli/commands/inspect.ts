@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { describeSnapshot } from '../../index.js';
+import { readInputFileForCli } from '../read-input.js';
+
+type Description = ReturnType<typeof describeSnapshot>;
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function summary(d: Description): string {
+  const lines = [
+    `format        v${d.formatVersion}, ${d.fileBytes} bytes (${kib(d.fileBytes)})`,
+    `module        ${d.module.name} sha256:${d.module.digest} (${d.module.embedded ? `embedded, ${d.module.bytes} bytes` : 'not embedded'})`,
+    `memory        ${d.pages.total} pages (${kib(d.memoryBytes)}): ${d.pages.present} present, ${d.pages.elided} all-zero elided`,
+    `stack         ${d.stackBytes} bytes unwound, resumes in ${d.pendingImport}`,
+    `globals       ${d.globals.map((g) => `${g.name}=${g.value}`).join(' ')}`,
+  ];
+  for (const [key, value] of Object.entries(d.meta)) lines.push(`${key.padEnd(14)}${value}`);
+  lines.push(...describeHost(d.host));
+  lines.push(`files         ${d.files.length} blobs, ${d.files.reduce((n, f) => n + f.bytes, 0)} bytes`);
+  lines.push('sections      ' + d.sections.map((s) => `${s.tag.trim()} ${s.length}`).join(', '));
+  return lines.join('\n') + '\n';
+}
+
+/** The WASI part, read defensively: it is the host's JSON and its shape may grow. */
+function describeHost(host: unknown): string[] {
+  if (typeof host !== 'object' || host === null) return [];
+  const state = host as { args?: string[]; env?: [string, string][]; mounts?: unknown[]; handles?: unknown[] };
+  const lines: string[] = [];
+  if (state.args) lines.push(`args          ${JSON.stringify(state.args)}`);
+  if (state.env) lines.push(`env           ${state.env.length} variables`);
+  for (const mount of state.mounts ?? []) lines.push(`mount         ${JSON.stringify(mount)}`);
+  for (const handle of state.handles ?? []) lines.push(`handle        ${JSON.stringify(handle)}`);
+  return lines;
+}
+
+export function registerInspect(program: Command, exit: (code: number) => void): void {
+  program
+    .command('inspect')
+    .description('describe a snapshot (checks it fully first)')
+    .argument('<snapshot>', 'a snapshot file')
+    .option('--json', 'print the description as JSON')
+    .action((file: string, flags: { json?: boolean }) => {
+      const description = describeSnapshot(readInputFileForCli(file, 'snapshot'));
+      const text = flags.json
+        ? JSON.stringify(description, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n'
+        : summary(description);
+      process.stdout.write(text);
+      exit(0);
+    });
+}

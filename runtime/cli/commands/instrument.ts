@@ -1,0 +1,25 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadModule, WmigError } from '../../index.js';
+import { say } from '../say.js';
+
+export function registerInstrument(program: Command, exit: (code: number) => void): void {
+  program
+    .command('instrument')
+    .description('instrument a WASI module for freezing (Asyncify at WASI calls, globals exported)')
+    .argument('<in>', 'the plain .wasm module')
+    .requiredOption('-o, --output <FILE>', 'where to write the instrumented module')
+    .option('--cache-dir <DIR>', 'where instrumented modules are cached')
+    .action(async (input: string, flags: { output: string; cacheDir?: string }) => {
+      const started = performance.now();
+      const loaded = await loadModule(input, { cacheDir: flags.cacheDir, onProgress: (stage) => say(stage) });
+      try {
+        writeFileSync(flags.output, loaded.bytes);
+      } catch (error) {
+        throw new WmigError('CANT_WRITE', `cannot write ${flags.output}: ${(error as Error).message}`);
+      }
+      const ms = (performance.now() - started).toFixed(0);
+      process.stdout.write(`${flags.output}: ${loaded.bytes.length} bytes, ${loaded.info.freezePoints.length} freeze points, ${loaded.info.globals.length} globals exported (${ms} ms)\n`);
+      exit(0);
+    });
+}

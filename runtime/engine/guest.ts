@@ -1,0 +1,215 @@
+import type { InstrumentInfo } from '../../transforms/index.js';
+import { WmigError } from '../errors.js';
+import type { GlobalValue, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
+import { WASM_PAGE_SIZE } from '../snapshot/types.js';
+import { ProcExit, type WasiHost } from '../wasi/host.js';
+import { AsyncifyState, BorrowedBuffer, type AsyncifyExports } from './asyncify.js';
+
+export type GuestOutcome =
+  | { kind: 'exited'; code: number }
+  | { kind: 'unwound' }
+  | { kind: 'trapped'; message: string };
+
+/** Decides, before each freeze-point call, whether to freeze there instead of making the call. */
+export type FreezeCheck = (callNumber: number, importName: string) => boolean;
+
+/** What the guest contributes to a snapshot (the host adds its own part). */
+export interface GuestCapture {
+  memory: MemorySource;
+  globals: GlobalValue[];
+  stack: StackState;
+  /** Freeze-point calls completed so far; the pending call will be number callCount + 1. */
+  callCount: number;
+}
+
+type GuestExports = AsyncifyExports & {
+  memory: WebAssembly.Memory;
+  _start: () => void;
+  [name: string]: unknown;
+};
+
+type Wrapped = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown,
+  g?: unknown, h?: unknown, i?: unknown) => unknown;
+
+const WASI_MODULE = 'wasi_snapshot_preview1';
+
+/**
+ * One instance of an instrumented WASI command, run synchronously on the calling thread.
+ * It knows how to start, unwind at a freeze point, capture, restore and rewind; it does not know
+ * about threads, files or snapshots on disk.
+ */
+export class Guest {
+  readonly #exports: GuestExports;
+  readonly #info: InstrumentInfo;
+  readonly #buffer: BorrowedBuffer;
+  #freezeCheck: FreezeCheck;
+  #callCount = 0;
+  /** Set between an unwind and the capture/rewind that follows it. */
+  #stack: StackState | null = null;
+  /** Set while rewinding: the import the guest must re-enter. */
+  #rewindingTo: string | null = null;
+
+  private constructor(instance: WebAssembly.Instance, info: InstrumentInfo, freezeCheck: FreezeCheck) {
+    this.#exports = instance.exports as GuestExports;
+    this.#info = info;
+    this.#freezeCheck = freezeCheck;
+    if (!(this.#exports.memory instanceof WebAssembly.Memory) || typeof this.#exports._start !== 'function') {
+      throw new WmigError('BAD_MODULE', 'module is not a WASI command: it must export "memory" and "_start"');
+    }
+    this.#buffer = new BorrowedBuffer(this.#exports.memory);
+  }
+
+  static instantiate(module: WebAssembly.Module, info: InstrumentInfo, host: WasiHost, freezeCheck: FreezeCheck): Guest {
+    let guest: Guest | undefined;
+    const imports: Record<string, Record<string, unknown>> = { [WASI_MODULE]: {} };
+    const freezePoints = new Set(info.freezePoints);
+    for (const imp of WebAssembly.Module.imports(module)) {
+      if (imp.kind !== 'function') continue;
+      const impl = imp.module === WASI_MODULE ? host.imports[imp.name] : undefined;
+      if (!impl) {
+        throw new WmigError('BAD_MODULE', `module imports ${imp.module}.${imp.name}, which wmig does not provide`);
+      }
+      const qualified = `${imp.module}.${imp.name}`;
+      imports[WASI_MODULE]![imp.name] = freezePoints.has(qualified)
+        ? guestFreezePoint(() => guest!, qualified, impl as unknown as Wrapped)
+        : impl;
+    }
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(module, imports as WebAssembly.Imports);
+    } catch (error) {
+      throw new WmigError('BAD_MODULE', `cannot instantiate module: ${(error as Error).message}`, { cause: error });
+    }
+    guest = new Guest(instance, info, freezeCheck);
+    host.setMemory(guest.memory);
+    return guest;
+  }
+
+  get memory(): WebAssembly.Memory {
+    return this.#exports.memory;
+  }
+
+  get callCount(): number {
+    return this.#callCount;
+  }
+
+  set freezeCheck(check: FreezeCheck) {
+    this.#freezeCheck = check;
+  }
+
+  /** Runs the program from its start. */
+  start(): GuestOutcome {
+    return this.#enter();
+  }
+
+  /** Continues after an unwind (leave-running freeze) or after `restore`: rewinds into the pending call. */
+  resume(): GuestOutcome {
+    const stack = this.#stack;
+    if (!stack) throw new WmigError('INTERNAL', 'resume without an unwound stack');
+    const ptr = this.#buffer.borrow(stack.data);
+    this.#rewindingTo = stack.pendingImport;
+    this.#stack = null;
+    this.#exports.asyncify_start_rewind(ptr);
+    return this.#enter();
+  }
+
+  /** The state to put in a snapshot. Valid after an 'unwound' outcome, until the guest runs again. */
+  capture(): GuestCapture {
+    if (!this.#stack) throw new WmigError('INTERNAL', 'capture without an unwound stack');
+    const globals = this.#info.globals.map((g): GlobalValue => ({
+      name: g.export,
+      type: g.type,
+      value: (this.#exports[g.export] as WebAssembly.Global).value as number | bigint,
+    }));
+    return {
+      memory: { bytes: new Uint8Array(this.memory.buffer) },
+      globals,
+      stack: this.#stack,
+      callCount: this.#callCount,
+    };
+  }
+
+  /** Loads a snapshot's memory, globals and stack into this fresh instance; `resume` then continues it. */
+  restore(snapshot: Snapshot, callCount: number): void {
+    const { memory } = this;
+    const currentPages = memory.buffer.byteLength / WASM_PAGE_SIZE;
+    const { pageCount, pages } = snapshot.memory;
+    if (pageCount < currentPages) {
+      throw new WmigError('MODULE_MISMATCH', `snapshot memory (${pageCount} pages) is smaller than the module's initial memory (${currentPages})`);
+    }
+    try {
+      if (pageCount > currentPages) memory.grow(pageCount - currentPages);
+    } catch (error) {
+      throw new WmigError('MODULE_MISMATCH', `cannot grow memory to ${pageCount} pages: ${(error as Error).message}`);
+    }
+    const bytes = new Uint8Array(memory.buffer);
+    // Pages absent from the snapshot are zero; only the initial pages (data segments) may not be.
+    let next = 0;
+    for (const page of pages) {
+      if (page.index > next && next < currentPages) bytes.fill(0, next * WASM_PAGE_SIZE, Math.min(page.index, currentPages) * WASM_PAGE_SIZE);
+      bytes.set(page.data, page.index * WASM_PAGE_SIZE);
+      next = page.index + 1;
+    }
+    if (next < currentPages) bytes.fill(0, next * WASM_PAGE_SIZE, currentPages * WASM_PAGE_SIZE);
+
+    const declared = new Map(this.#info.globals.map((g) => [g.export, g.type]));
+    if (declared.size !== snapshot.globals.length) {
+      throw new WmigError('MODULE_MISMATCH', `snapshot has ${snapshot.globals.length} globals, module exports ${declared.size}`);
+    }
+    for (const g of snapshot.globals) {
+      if (declared.get(g.name) !== g.type) {
+        throw new WmigError('MODULE_MISMATCH', `snapshot global ${g.name} (${g.type}) does not match the module`);
+      }
+      (this.#exports[g.name] as WebAssembly.Global).value = g.value;
+    }
+    this.#stack = snapshot.stack;
+    this.#callCount = callCount;
+  }
+
+  /** Called by every freeze-point import before it does its work. Returns true when it must not run. */
+  beforeCall(importName: string): boolean {
+    if (this.#rewindingTo !== null) {
+      this.#exports.asyncify_stop_rewind();
+      this.#buffer.release();
+      const expected = this.#rewindingTo;
+      this.#rewindingTo = null;
+      if (expected !== importName) {
+        throw new WmigError('INTERNAL', `rewind reached ${importName}, but the snapshot was taken in ${expected}`);
+      }
+    } else if (this.#exports.asyncify_get_state() !== AsyncifyState.Normal) {
+      // A call while unwinding means the instrumentation missed a path: fail loudly.
+      throw new WmigError('INTERNAL', `${importName} was called while the stack was unwinding`);
+    } else if (this.#freezeCheck(this.#callCount + 1, importName)) {
+      this.#exports.asyncify_start_unwind(this.#buffer.borrow());
+      this.#stack = { data: new Uint8Array(0), pendingImport: importName };
+      return true;
+    }
+    this.#callCount++;
+    return false;
+  }
+
+  #enter(): GuestOutcome {
+    try {
+      this.#exports._start();
+    } catch (error) {
+      if (error instanceof ProcExit) return { kind: 'exited', code: error.code };
+      if (error instanceof WmigError) throw error;
+      if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
+        return { kind: 'trapped', message: error.message };
+      }
+      throw error;
+    }
+    if (this.#exports.asyncify_get_state() === AsyncifyState.Unwinding) {
+      this.#exports.asyncify_stop_unwind();
+      this.#stack = { data: this.#buffer.unwoundData(), pendingImport: this.#stack!.pendingImport };
+      this.#buffer.release();
+      return { kind: 'unwound' };
+    }
+    return { kind: 'exited', code: 0 };
+  }
+}
+
+/** Wraps a WASI import so that it can freeze instead of running (fixed arity: no rest-args cost). */
+function guestFreezePoint(guest: () => Guest, name: string, impl: Wrapped): Wrapped {
+  return (a, b, c, d, e, f, g, h, i) => (guest().beforeCall(name) ? 0 : impl(a, b, c, d, e, f, g, h, i));
+}

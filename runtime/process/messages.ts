@@ -1,0 +1,72 @@
+/** The protocol between a process object (main thread) and the worker thread that runs its guest. */
+import type { MessagePort } from 'node:worker_threads';
+import type { InstrumentInfo } from '../../transforms/index.js';
+import type { ExitCodeName } from '../errors.js';
+import type { ModuleRef } from '../snapshot/types.js';
+import type { WasiConfig, WasiRestoreOptions } from '../wasi/types.js';
+
+/** Where a freeze puts the snapshot. */
+export type FreezeDestination = { kind: 'file'; path: string } | { kind: 'memory' };
+
+export interface FreezeRequest {
+  id: number;
+  destination: FreezeDestination;
+  /** Keep the guest running after the snapshot is taken. */
+  leaveRunning: boolean;
+  /** Carry the instrumented module inside the snapshot (self-contained thaw). */
+  embedModule: boolean;
+  /** Wall-clock ms (performance.timeOrigin + now) when the request was made, for latency figures. */
+  requestedAt: number;
+  reason: string;
+}
+
+interface CommonInit {
+  module: WebAssembly.Module;
+  info: InstrumentInfo;
+  moduleRef: ModuleRef;
+  /** Int32 flag: non-zero when a freeze request waits on `requests`. */
+  control: SharedArrayBuffer;
+  requests: MessagePort;
+  /** Freeze before this freeze-point call (1-based, counted from the program's start). */
+  freezeAtCall?: FreezeRequest & { callNumber: number };
+}
+
+export type WorkerInit =
+  | (CommonInit & { kind: 'start'; wasi: WasiConfig })
+  | (CommonInit & { kind: 'thaw'; snapshot: Uint8Array; restore: WasiRestoreOptions });
+
+export interface FreezeTimings {
+  requestedAt: number;
+  /** Stack unwound, globals and host state captured, memory held in place. */
+  capturedAt: number;
+  /** Snapshot written to its file, or encoded into bytes. */
+  emittedAt: number;
+}
+
+export interface FreezeReport {
+  id: number;
+  path?: string;
+  bytes?: Uint8Array;
+  byteLength: number;
+  /** The call the guest was about to make; a thaw makes it first. */
+  callNumber: number;
+  leftRunning: boolean;
+  timings: FreezeTimings;
+}
+
+export interface ErrorReport {
+  kind: ExitCodeName;
+  message: string;
+}
+
+export type WorkerMessage =
+  | { kind: 'running' }
+  | { kind: 'freezing'; id: number }
+  | { kind: 'frozen'; report: FreezeReport }
+  | { kind: 'freeze-failed'; id: number; error: ErrorReport }
+  | { kind: 'exited'; code: number; callCount: number }
+  | { kind: 'trapped'; message: string; callCount: number }
+  | { kind: 'failed'; error: ErrorReport };
+
+/** Index of the request flag in the control Int32Array. */
+export const FREEZE_FLAG = 0;

@@ -1,0 +1,172 @@
+import { EventEmitter } from 'node:events';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { WmigError } from '../errors.js';
+import { Lifecycle, isFinal, type ProcessState } from './lifecycle.js';
+import {
+  FREEZE_FLAG,
+  type FreezeDestination,
+  type FreezeReport,
+  type FreezeRequest,
+  type WorkerInit,
+  type WorkerMessage,
+} from './messages.js';
+
+export type { ProcessState } from './lifecycle.js';
+export type { FreezeReport, FreezeTimings } from './messages.js';
+
+/** How a process ended. `callCount`: WASI calls made since the program first started. */
+export type ProcessResult =
+  | { state: 'exited'; code: number; callCount: number }
+  | { state: 'trapped'; message: string; callCount: number }
+  | { state: 'frozen'; snapshot: FreezeReport };
+
+export interface FreezeOptions {
+  /** Write the snapshot to this file (atomically); without it the snapshot is returned as bytes. */
+  path?: string;
+  /** Keep the guest running after the snapshot is taken. Default false: the guest stops. */
+  leaveRunning?: boolean;
+  /** Carry the instrumented module in the snapshot. Default true. */
+  embedModule?: boolean;
+  /** A word for `wmig inspect` (e.g. "freeze-after 200ms"). */
+  reason?: string;
+}
+
+/** Omit over each member of a union (plain Omit would merge the members). */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type WorkerInitData = OmitEach<WorkerInit, 'control' | 'requests'>;
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * A running wmig process: a guest in a worker thread, seen from the main thread.
+ * Its `state` follows the lifecycle state machine. Events: 'state' (to, from) on each change,
+ * 'frozen' (FreezeReport) after every snapshot, 'freeze-error' (WmigError) when an automatic
+ * freeze failed (the guest keeps running).
+ */
+export class WmigProcess extends EventEmitter {
+  readonly #lifecycle = new Lifecycle();
+  readonly #worker: Worker;
+  readonly #flag = new Int32Array(new SharedArrayBuffer(4));
+  readonly #requests = new MessageChannel();
+  readonly #pending = new Map<number, { resolve: (r: FreezeReport) => void; reject: (e: Error) => void }>();
+  #nextRequestId = 1;
+  #settle!: (result: ProcessResult) => void;
+  #fail!: (error: Error) => void;
+  /** Resolves when the guest is gone (exited, trapped or frozen); rejects if wmig itself failed. */
+  readonly result: Promise<ProcessResult>;
+
+  /** @internal Use `run()` or `thaw()`. */
+  constructor(init: WorkerInitData, transfer: ArrayBuffer[] = []) {
+    super();
+    this.result = new Promise((resolve, reject) => {
+      this.#settle = resolve;
+      this.#fail = reject;
+    });
+    this.#lifecycle.on('change', (to: ProcessState, from: ProcessState) => this.emit('state', to, from));
+    const workerData = { ...init, control: this.#flag.buffer, requests: this.#requests.port2 } as WorkerInit;
+    this.#lifecycle.transition(init.kind === 'start' ? 'running' : 'thawing');
+    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [this.#requests.port2, ...transfer] });
+    this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
+    this.#worker.on('error', (error) => this.#abort(new WmigError('INTERNAL', `guest worker failed: ${error.message}`, { cause: error })));
+    this.#worker.on('exit', () => {
+      if (!isFinal(this.#lifecycle.state)) this.#abort(new WmigError('INTERNAL', 'guest worker exited unexpectedly'));
+    });
+  }
+
+  get state(): ProcessState {
+    return this.#lifecycle.state;
+  }
+
+  /**
+   * Freezes the guest at its next freeze-point call. Resolves with the snapshot (bytes or file);
+   * rejects if the guest ends first or the snapshot cannot be written (the guest then keeps running).
+   */
+  freeze(options: FreezeOptions = {}): Promise<FreezeReport> {
+    if (this.state !== 'running' && this.state !== 'thawing') {
+      return Promise.reject(new WmigError('INTERNAL', `cannot freeze a process that is ${this.state}`));
+    }
+    if (this.#pending.size > 0) return Promise.reject(new WmigError('INTERNAL', 'a freeze is already in progress'));
+    const destination: FreezeDestination = options.path ? { kind: 'file', path: options.path } : { kind: 'memory' };
+    const request: FreezeRequest = {
+      id: this.#nextRequestId++,
+      destination,
+      leaveRunning: options.leaveRunning ?? false,
+      embedModule: options.embedModule ?? true,
+      requestedAt: now(),
+      reason: options.reason ?? 'freeze request',
+    };
+    const done = new Promise<FreezeReport>((resolve, reject) => this.#pending.set(request.id, { resolve, reject }));
+    // The message must be queued before the flag is raised: the worker reads it synchronously.
+    this.#requests.port1.postMessage(request);
+    Atomics.store(this.#flag, FREEZE_FLAG, 1);
+    return done;
+  }
+
+  /** Stops the guest at once, without a snapshot. */
+  async kill(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
+  #onMessage(message: WorkerMessage): void {
+    switch (message.kind) {
+      case 'running':
+        this.#lifecycle.transition('running');
+        return;
+      case 'freezing':
+        this.#lifecycle.transition('freezing');
+        return;
+      case 'frozen': {
+        const { report } = message;
+        this.#lifecycle.transition(report.leftRunning ? 'running' : 'frozen');
+        this.#takePending(report.id)?.resolve(report);
+        this.emit('frozen', report);
+        if (!report.leftRunning) this.#finish({ state: 'frozen', snapshot: report });
+        return;
+      }
+      case 'freeze-failed': {
+        this.#lifecycle.transition('running');
+        const error = new WmigError(message.error.kind, message.error.message);
+        const pending = this.#takePending(message.id);
+        if (pending) pending.reject(error);
+        else this.emit('freeze-error', error);
+        return;
+      }
+      case 'exited':
+        this.#lifecycle.transition('exited');
+        this.#finish({ state: 'exited', code: message.code, callCount: message.callCount });
+        return;
+      case 'trapped':
+        this.#lifecycle.transition('trapped');
+        this.#finish({ state: 'trapped', message: message.message, callCount: message.callCount });
+        return;
+      case 'failed':
+        this.#abort(new WmigError(message.error.kind, message.error.message));
+        return;
+    }
+  }
+
+  #takePending(id: number) {
+    const pending = this.#pending.get(id);
+    this.#pending.delete(id);
+    return pending;
+  }
+
+  #finish(result: ProcessResult): void {
+    for (const { reject } of this.#pending.values()) {
+      reject(new WmigError('INTERNAL', `the guest ${result.state} before it reached a freeze point`));
+    }
+    this.#pending.clear();
+    this.#requests.port1.close();
+    this.#settle(result);
+  }
+
+  #abort(error: WmigError): void {
+    if (!isFinal(this.#lifecycle.state)) this.#lifecycle.transition('trapped');
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
+    this.#requests.port1.close();
+    this.#fail(error);
+    void this.#worker.terminate();
+  }
+}

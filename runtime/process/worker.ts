@@ -1,0 +1,128 @@
+/**
+ * The worker thread that runs one guest. The main thread stays free to take freeze requests;
+ * the guest notices them at its next freeze-point call through a shared flag.
+ */
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { Guest, type GuestOutcome } from '../engine/guest.js';
+import { WmigError } from '../errors.js';
+import { writeSnapshotFile } from '../snapshot/file.js';
+import { decodeSnapshot, snapshotBytes } from '../snapshot/format.js';
+import type { SnapshotInput } from '../snapshot/types.js';
+import { WasiHost } from '../wasi/host.js';
+import { VERSION } from '../version.js';
+import { FREEZE_FLAG, type FreezeReport, type FreezeRequest, type WorkerInit, type WorkerMessage } from './messages.js';
+
+const init = workerData as WorkerInit;
+const flag = new Int32Array(init.control);
+const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(message, transfer);
+const now = () => performance.timeOrigin + performance.now();
+
+function freezeCheck(callNumber: number): boolean {
+  return Atomics.load(flag, FREEZE_FLAG) !== 0 || callNumber === init.freezeAtCall?.callNumber;
+}
+
+/** The request behind the freeze that just happened: a control message, or the --freeze-at-call one. */
+function takeRequest(callNumber: number): FreezeRequest {
+  if (Atomics.load(flag, FREEZE_FLAG) !== 0) {
+    Atomics.store(flag, FREEZE_FLAG, 0);
+    const message = receiveMessageOnPort(init.requests);
+    if (message) return message.message as FreezeRequest;
+  }
+  if (init.freezeAtCall && callNumber === init.freezeAtCall.callNumber) {
+    return { ...init.freezeAtCall, requestedAt: now() };
+  }
+  throw new WmigError('INTERNAL', 'the guest unwound without a freeze request');
+}
+
+function snapshotInput(guest: Guest, host: WasiHost, request: FreezeRequest): SnapshotInput {
+  const captured = guest.capture();
+  const { host: hostState, files } = host.capture();
+  return {
+    module: request.embedModule ? init.moduleRef : { digest: init.moduleRef.digest, name: init.moduleRef.name },
+    memory: captured.memory,
+    globals: captured.globals,
+    stack: captured.stack,
+    host: hostState,
+    files,
+    meta: {
+      wmigVersion: VERSION,
+      originalDigest: init.info.originalDigest,
+      frozenAt: new Date().toISOString(),
+      callCount: captured.callCount,
+      reason: request.reason,
+    },
+  };
+}
+
+/** Writes or encodes the snapshot. Throws WmigError; the guest is untouched either way. */
+function emit(guest: Guest, host: WasiHost, request: FreezeRequest): FreezeReport {
+  const input = snapshotInput(guest, host, request);
+  const capturedAt = now();
+  const callNumber = guest.callCount + 1;
+  const report = { id: request.id, callNumber, leftRunning: request.leaveRunning };
+  if (request.destination.kind === 'file') {
+    const byteLength = writeSnapshotFile(request.destination.path, input);
+    return { ...report, path: request.destination.path, byteLength, timings: { requestedAt: request.requestedAt, capturedAt, emittedAt: now() } };
+  }
+  const bytes = snapshotBytes(input);
+  return { ...report, bytes, byteLength: bytes.length, timings: { requestedAt: request.requestedAt, capturedAt, emittedAt: now() } };
+}
+
+function errorReport(error: unknown) {
+  if (error instanceof WmigError) return { kind: error.kind, message: error.message };
+  return { kind: 'INTERNAL' as const, message: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+}
+
+function boot(): { guest: Guest; host: WasiHost; outcome: () => GuestOutcome } {
+  if (init.kind === 'start') {
+    const host = new WasiHost(init.wasi);
+    const guest = Guest.instantiate(init.module, init.info, host, freezeCheck);
+    return { guest, host, outcome: () => guest.start() };
+  }
+  // The main thread verified checksums and page hashes before sending the bytes.
+  const snapshot = decodeSnapshot(init.snapshot, { verify: false });
+  const host = WasiHost.restore(snapshot.host, snapshot.files, init.restore);
+  const guest = Guest.instantiate(init.module, init.info, host, freezeCheck);
+  guest.restore(snapshot, Number(snapshot.meta.callCount ?? 0));
+  return { guest, host, outcome: () => guest.resume() };
+}
+
+function main(): void {
+  let booted;
+  try {
+    booted = boot();
+  } catch (error) {
+    post({ kind: 'failed', error: errorReport(error) });
+    return;
+  }
+  const { guest, host } = booted;
+  post({ kind: 'running' });
+  let outcome = booted.outcome();
+  while (outcome.kind === 'unwound') {
+    const request = takeRequest(guest.callCount + 1);
+    post({ kind: 'freezing', id: request.id });
+    let keepRunning = request.leaveRunning;
+    try {
+      const report = emit(guest, host, request);
+      post({ kind: 'frozen', report }, report.bytes ? [report.bytes.buffer as ArrayBuffer] : []);
+    } catch (error) {
+      // A failed freeze must not lose the process: report it and carry on.
+      post({ kind: 'freeze-failed', id: request.id, error: errorReport(error) });
+      keepRunning = true;
+    }
+    if (!keepRunning) {
+      host.close();
+      return;
+    }
+    outcome = guest.resume();
+  }
+  host.close();
+  const { callCount } = guest;
+  post(outcome.kind === 'exited' ? { kind: 'exited', code: outcome.code, callCount } : { kind: 'trapped', message: outcome.message, callCount });
+}
+
+try {
+  main();
+} catch (error) {
+  post({ kind: 'failed', error: errorReport(error) });
+}

@@ -1,0 +1,98 @@
+/** The guest's file descriptor table: fd → virtual handle. */
+import type { MountSpec } from './types.js';
+import type { Backend, FileIO } from '../vfs/backend.js';
+import { ERRNO } from './defs.js';
+import { WasiError } from './errno.js';
+
+/** A mounted directory tree: the spec it was bound from, and its backend. */
+export interface Mount {
+  spec: MountSpec;
+  backend: Backend;
+}
+
+interface HandleBase {
+  fdflags: number;
+  rightsBase: bigint;
+  rightsInheriting: bigint;
+}
+
+/** Guest stdin/stdout/stderr (wherever fd_renumber has moved them), backed by a host fd. */
+export interface StdioHandle extends HandleBase {
+  kind: 'stdio';
+  stream: 0 | 1 | 2;
+  hostFd: number;
+  /** Bytes read from (stdin) or written to (stdout/stderr) the stream so far. */
+  offset: number;
+}
+
+/** A preopened mount root or a directory opened with path_open. */
+export interface DirHandle extends HandleBase {
+  kind: 'preopen' | 'dir';
+  mount: Mount;
+  /** Relative to the mount root; "" for the root. */
+  rel: string;
+}
+
+export interface FileHandle extends HandleBase {
+  kind: 'file';
+  mount: Mount;
+  rel: string;
+  /** The guest-visible offset; I/O is positional, so the host's own offset never matters. */
+  offset: number;
+  io: FileIO;
+  /** Inode at open time (memfs re-binds by it; also shown by inspect). */
+  ino: bigint;
+}
+
+export type Handle = StdioHandle | DirHandle | FileHandle;
+
+export class HandleTable {
+  private readonly handles = new Map<number, Handle>();
+
+  get(fd: number): Handle {
+    const h = this.handles.get(fd);
+    if (h === undefined) throw new WasiError(ERRNO.BADF, `bad fd ${fd}`);
+    return h;
+  }
+
+  has(fd: number): boolean {
+    return this.handles.has(fd);
+  }
+
+  /** Like POSIX: the lowest free fd, so the table alone determines the next one after a thaw. */
+  add(h: Handle): number {
+    let fd = 0;
+    while (this.handles.has(fd)) fd++;
+    this.handles.set(fd, h);
+    return fd;
+  }
+
+  set(fd: number, h: Handle): void {
+    this.handles.set(fd, h);
+  }
+
+  /** Removes the entry and releases its host resource (stdio host fds are not ours to close). */
+  close(fd: number): void {
+    const h = this.get(fd);
+    this.handles.delete(fd);
+    if (h.kind === 'file') h.io.close();
+  }
+
+  /** fd_renumber: `to` is closed and `from` takes its place. */
+  renumber(from: number, to: number): void {
+    const h = this.get(from);
+    this.get(to);
+    if (from === to) return;
+    this.close(to);
+    this.handles.delete(from);
+    this.handles.set(to, h);
+  }
+
+  entries(): [number, Handle][] {
+    return [...this.handles].sort((a, b) => a[0] - b[0]);
+  }
+
+  closeAll(): void {
+    for (const fd of [...this.handles.keys()]) this.close(fd);
+  }
+}

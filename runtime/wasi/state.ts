@@ -1,0 +1,109 @@
+/** The WASI host's part of a snapshot: its JSON shape, and validation of untrusted input. */
+import { WmigError } from '../errors.js';
+import type { MemFsImage, MemNodeImage } from '../vfs/memfs.js';
+
+export const HOST_STATE_VERSION = 1;
+
+export interface MountState {
+  guestPath: string;
+  kind: 'host' | 'memory';
+  hostPath?: string;
+  readOnly: boolean;
+  /** Contents of a memory mount; file bytes are blobs in HostCapture.files. */
+  memfs?: MemFsImage;
+}
+
+interface HandleStateBase {
+  fd: number;
+  fdflags: number;
+  /** u64 bitsets as decimal strings (JSON has no 64-bit integers). */
+  rightsBase: string;
+  rightsInheriting: string;
+}
+
+export type HandleState =
+  | (HandleStateBase & { kind: 'stdio'; stream: 0 | 1 | 2; offset: number })
+  | (HandleStateBase & { kind: 'preopen' | 'dir'; mount: string; path: string })
+  | (HandleStateBase & { kind: 'file'; mount: string; path: string; offset: number; ino: string });
+
+export interface HostState {
+  version: number;
+  args: string[];
+  env: [string, string][];
+  mounts: MountState[];
+  handles: HandleState[];
+  /** Guest-visible monotonic clock at capture, ns as a decimal string. */
+  monotonicNs: string;
+}
+
+class Corrupt extends Error {}
+
+function check(cond: boolean, what: string): asserts cond {
+  if (!cond) throw new Corrupt(what);
+}
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isStr = (x: unknown): x is string => typeof x === 'string';
+const isNat = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+const isU64Str = (x: unknown): x is string => isStr(x) && /^\d{1,20}$/.test(x);
+const isI64Str = (x: unknown): x is string => isStr(x) && /^-?\d{1,20}$/.test(x);
+
+function checkMemfs(m: unknown, where: string): void {
+  check(isObj(m) && isNat(m.root) && isNat(m.nextIno) && Array.isArray(m.nodes), `${where}: memfs`);
+  for (const n of m.nodes as unknown[]) {
+    check(isObj(n) && isNat(n.ino) && isI64Str(n.atim) && isI64Str(n.mtim) && isI64Str(n.ctim), `${where}: memfs node`);
+    const node = n as unknown as MemNodeImage;
+    if (node.kind === 'dir') {
+      check(Array.isArray(node.entries) && node.entries.every((e) => Array.isArray(e) && e.length === 2 && isStr(e[0]) && isNat(e[1])), `${where}: memfs dir entries`);
+    } else {
+      check(node.kind === 'file' && isNat(node.blob) && isNat(node.nlink), `${where}: memfs node kind`);
+    }
+  }
+}
+
+function checkHandle(h: unknown, mounts: Set<string>): void {
+  check(isObj(h) && isNat(h.fd) && isNat(h.fdflags) && isU64Str(h.rightsBase) && isU64Str(h.rightsInheriting), 'handle');
+  const where = `fd ${h.fd}`;
+  if (h.kind === 'stdio') {
+    check((h.stream === 0 || h.stream === 1 || h.stream === 2) && isNat(h.offset), `${where}: stdio`);
+    return;
+  }
+  check(h.kind === 'preopen' || h.kind === 'dir' || h.kind === 'file', `${where}: kind`);
+  check(isStr(h.mount) && mounts.has(h.mount) && isStr(h.path), `${where}: mount/path`);
+  if (h.kind === 'file') check(isNat(h.offset) && isU64Str(h.ino), `${where}: file offset/ino`);
+}
+
+/** Validates the shape of `x` (from a snapshot) and returns it typed. */
+export function parseHostState(x: unknown): HostState {
+  try {
+    check(isObj(x), 'not an object');
+    check(x.version === HOST_STATE_VERSION, `unknown host state version ${String(x.version)}`);
+    check(Array.isArray(x.args) && x.args.every(isStr), 'args');
+    check(Array.isArray(x.env) && x.env.every((e) => Array.isArray(e) && e.length === 2 && isStr(e[0]) && isStr(e[1])), 'env');
+    check(Array.isArray(x.mounts), 'mounts');
+    const guestPaths = new Set<string>();
+    for (const m of x.mounts as unknown[]) {
+      check(isObj(m) && isStr(m.guestPath) && !guestPaths.has(m.guestPath) && typeof m.readOnly === 'boolean', 'mount');
+      guestPaths.add(m.guestPath);
+      if (m.kind === 'host') {
+        check(isStr(m.hostPath), `mount ${m.guestPath}: hostPath`);
+      } else {
+        check(m.kind === 'memory', `mount ${m.guestPath}: kind`);
+        checkMemfs(m.memfs, `mount ${m.guestPath}`);
+      }
+    }
+    check(Array.isArray(x.handles), 'handles');
+    const fds = new Set<number>();
+    for (const h of x.handles as unknown[]) {
+      checkHandle(h, guestPaths);
+      const fd = (h as HandleState).fd;
+      check(!fds.has(fd), `fd ${fd} twice`);
+      fds.add(fd);
+    }
+    check(isU64Str(x.monotonicNs), 'monotonicNs');
+    return x as unknown as HostState;
+  } catch (e) {
+    if (e instanceof Corrupt) throw new WmigError('CORRUPT_SNAPSHOT', `malformed WASI host state: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,37 @@
+/** Blocking I/O on host stdio fds, which may be non-blocking pipes (EAGAIN): retry until done. */
+import fs from 'node:fs';
+import { nodeErrorCode } from './errno.js';
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sleeps the whole thread (the guest is synchronous; there is nothing else to run). */
+export function sleepMs(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/** Writes all of `data`, waiting out EAGAIN. */
+export function writeAll(hostFd: number, data: Uint8Array): void {
+  let done = 0;
+  while (done < data.length) {
+    try {
+      done += fs.writeSync(hostFd, data, done, data.length - done);
+    } catch (e) {
+      if (nodeErrorCode(e) !== 'EAGAIN') throw e;
+      sleepMs(1);
+    }
+  }
+}
+
+/** One read of up to dst.length bytes; 0 at EOF. Waits out EAGAIN unless `nonblocking`. */
+export function readSome(hostFd: number, dst: Uint8Array, nonblocking: boolean): number {
+  for (;;) {
+    try {
+      return fs.readSync(hostFd, dst, 0, dst.length, null);
+    } catch (e) {
+      const code = nodeErrorCode(e);
+      if (code === 'EOF') return 0; // Windows console EOF
+      if (code !== 'EAGAIN' || nonblocking) throw e;
+      sleepMs(1);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/** The contract between the WASI host and the rest of the runtime (engine, process, CLI). */
+
+/** A guest directory bound to a backend. Re-bound by guest path on thaw. */
+export interface MountSpec {
+  /** Guest path of the preopened directory, e.g. "/data". */
+  guestPath: string;
+  /** 'host': a host directory (sandboxed); 'memory': an in-memory file system carried in the snapshot. */
+  kind: 'host' | 'memory';
+  /** Host directory, for kind 'host'. */
+  hostPath?: string;
+  readOnly?: boolean;
+}
+
+/** Host file descriptors that back the guest's fds 0, 1 and 2. */
+export interface StdioSpec {
+  stdin: number;
+  stdout: number;
+  stderr: number;
+}
+
+export interface WasiConfig {
+  /** argv, including argv[0]. */
+  args: string[];
+  /** Environment in order, as the guest sees it. */
+  env: [string, string][];
+  mounts: MountSpec[];
+  stdio?: StdioSpec;
+}
+
+/** Options for re-creating a host from a snapshot on the destination. */
+export interface WasiRestoreOptions {
+  /** Destination bindings by guest path; host mounts not named here keep the source's host path. */
+  mounts?: MountSpec[];
+  stdio?: StdioSpec;
+}
+
+/** What the host contributes to a snapshot: plain JSON plus file blobs referenced by index. */
+export interface HostCapture {
+  host: unknown;
+  files: Uint8Array[];
+}
+
+/** A WASI import implementation: i32/i64/f64 arguments in, an errno (or nothing) out. */
+export type WasiFunction = (...args: never[]) => number | void;

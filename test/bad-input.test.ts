@@ -1,0 +1,144 @@
+/** Bad input gets a clear message and a distinct exit status; nothing runs on a bad snapshot. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { xxh3 } from '@node-rs/xxhash';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { ExitCode } from '../dist/runtime/index.js';
+import { example, tempDir, wmig } from './helpers/wmig.js';
+
+let work: string;
+let good: Buffer;
+
+beforeAll(async () => {
+  work = tempDir();
+  const frozen = await wmig(['run', '--freeze-at-call', '10', '--snapshot', join(work, 'good.wmig'), example('progress')]);
+  expect(frozen.status).toBe(ExitCode.FROZEN);
+  good = readFileSync(join(work, 'good.wmig'));
+});
+
+async function thawBytes(bytes: Uint8Array, extra: string[] = []) {
+  const path = join(work, `case-${Math.random().toString(36).slice(2)}.wmig`);
+  writeFileSync(path, bytes);
+  return wmig(['thaw', ...extra, path]);
+}
+
+/** Re-seals an edited snapshot: the header hash covers bytes 0..23, the END checksum every byte
+ *  before its payload (see runtime/snapshot/FORMAT.md). */
+function resealed(bytes: Buffer): Buffer {
+  const copy = Buffer.from(bytes);
+  copy.writeBigUInt64LE(xxh3.xxh64(copy.subarray(0, 24)), 24);
+  const payloadStart = copy.length - 8;
+  copy.writeBigUInt64LE(xxh3.xxh64(copy.subarray(0, payloadStart)), payloadStart);
+  return copy;
+}
+
+describe('bad snapshots are refused before the guest runs', () => {
+  test('the good snapshot thaws (control)', async () => {
+    const result = await thawBytes(good);
+    expect(result.status).toBe(0);
+  });
+
+  test('a flipped byte anywhere: bad checksum', async () => {
+    for (const at of [20, Math.floor(good.length / 2), good.length - 30]) {
+      const bad = Buffer.from(good);
+      bad[at]! ^= 0x40;
+      const result = await thawBytes(bad);
+      expect(result.status, `byte ${at}`).toBe(ExitCode.CORRUPT_SNAPSHOT);
+      expect(result.stdout.length).toBe(0);
+    }
+  });
+
+  test('a truncated file', async () => {
+    const result = await thawBytes(good.subarray(0, good.length - 1000));
+    expect(result.status).toBe(ExitCode.CORRUPT_SNAPSHOT);
+    expect(result.stderr.toString()).toMatch(/truncated/);
+  });
+
+  test('not a snapshot at all', async () => {
+    const result = await thawBytes(readFileSync(example('progress')));
+    expect(result.status).toBe(ExitCode.CORRUPT_SNAPSHOT);
+    expect(result.stderr.toString()).toMatch(/not a wmig snapshot/);
+  });
+
+  test('a newer format version', async () => {
+    const newer = Buffer.from(good);
+    newer.writeUInt32LE(2, 8);
+    const result = await thawBytes(resealed(newer));
+    expect(result.status).toBe(ExitCode.UNSUPPORTED_VERSION);
+    expect(result.stderr.toString()).toMatch(/newer/);
+  });
+
+  test('a different module', async () => {
+    const bare = join(work, 'bare.wmig');
+    const frozen = await wmig(['run', '--no-embed-module', '--freeze-at-call', '5', '--snapshot', bare, example('progress')]);
+    expect(frozen.status).toBe(ExitCode.FROZEN);
+    const wrong = await wmig(['thaw', '--module', example('recursion'), bare]);
+    expect(wrong.status).toBe(ExitCode.MODULE_MISMATCH);
+    expect(wrong.stderr.toString()).toMatch(/taken from module progress/);
+    const missing = await wmig(['thaw', bare]);
+    expect(missing.status).toBe(ExitCode.NO_INPUT);
+    const right = await wmig(['thaw', '--module', example('progress'), bare]);
+    expect(right.status).toBe(0);
+  });
+
+  test('a missing snapshot file', async () => {
+    const result = await wmig(['thaw', join(work, 'nope.wmig')]);
+    expect(result.status).toBe(ExitCode.NO_INPUT);
+    expect(result.stderr.toString()).toMatch(/not found/);
+  });
+});
+
+describe('bad command lines', () => {
+  test('an unknown flag', async () => {
+    const result = await wmig(['run', '--no-such-flag', example('progress')]);
+    expect(result.status).toBe(ExitCode.USAGE);
+    expect(result.stderr.toString()).toMatch(/unknown option/);
+  });
+
+  test('a malformed --env', async () => {
+    const result = await wmig(['run', '--env', 'NOVALUE', example('progress')]);
+    expect(result.status).toBe(ExitCode.USAGE);
+    expect(result.stderr.toString()).toMatch(/K=V/);
+  });
+
+  test('--freeze-at-call without --snapshot', async () => {
+    const result = await wmig(['run', '--freeze-at-call', '3', example('progress')]);
+    expect(result.status).toBe(ExitCode.USAGE);
+  });
+
+  test('a missing module', async () => {
+    const result = await wmig(['run', join(work, 'missing.wasm')]);
+    expect(result.status).toBe(ExitCode.NO_INPUT);
+  });
+
+  test('a file that is not wasm', async () => {
+    const notWasm = join(work, 'not.wasm');
+    writeFileSync(notWasm, 'hello');
+    const result = await wmig(['run', notWasm]);
+    expect(result.status).toBe(ExitCode.BAD_MODULE);
+  });
+
+  test('a missing --dir host directory', async () => {
+    const result = await wmig(['run', '--dir', `${join(work, 'nodir')}::/data`, example('fileio')]);
+    expect(result.status).toBe(ExitCode.NO_INPUT);
+  });
+
+  test('a guest trap gives its own status and a message', async () => {
+    const trapWasm = join(work, 'trap.wasm');
+    const { default: binaryen } = await import('binaryen');
+    const mod = binaryen.parseText('(module (memory (export "memory") 1) (func (export "_start") unreachable))');
+    writeFileSync(trapWasm, mod.emitBinary());
+    mod.dispose();
+    const result = await wmig(['run', trapWasm]);
+    expect(result.status).toBe(ExitCode.TRAP);
+    expect(result.stderr.toString()).toMatch(/trapped: unreachable/);
+  });
+
+  test('--help on each command', async () => {
+    for (const command of ['run', 'thaw', 'freeze', 'instrument', 'inspect']) {
+      const result = await wmig([command, '--help']);
+      expect(result.status, command).toBe(0);
+      expect(result.stdout.toString()).toMatch(new RegExp(`Usage: wmig ${command}`));
+    }
+  });
+});

@@ -1,0 +1,73 @@
+/** The examples as the migration tests run them, and their uninterrupted runs (the oracle). */
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../../dist/runtime/index.js';
+import { CACHE_DIR, dirContents, example, tempDir, wmig, type CliResult } from './wmig.js';
+
+export interface ExampleCase {
+  name: string;
+  args?: string[];
+  env?: [string, string][];
+  stdin?: string;
+  /** Mount a fresh host directory at /data. */
+  data?: boolean;
+}
+
+export const STDIN_TEXT = [
+  'the quick brown fox jumps over the lazy dog',
+  'wmig freezes a process at any WASI call and thaws it elsewhere',
+  'stdin is consumed in small chunks, so freezes land between reads',
+  'and the thawed process must carry on with the rest of the input',
+].join('\n') + '\n';
+
+export const EXAMPLES: ExampleCase[] = [
+  { name: 'progress' },
+  { name: 'fileio', data: true },
+  { name: 'clockrand' },
+  { name: 'recursion' },
+  { name: 'bigheap' },
+  { name: 'argsenv', args: ['alpha', 'two words', '--flag'], env: [['WMIG_A', '1'], ['WMIG_B', 'x=y']] },
+  { name: 'stdin', stdin: STDIN_TEXT },
+  { name: 'ledger', data: true, env: [['WMIG_LEDGER_NAME', 'books']] },
+];
+
+export interface Oracle extends CliResult {
+  files: Record<string, string>;
+  callCount: number;
+}
+
+export function runFlags(c: ExampleCase, dataDir?: string): string[] {
+  const flags: string[] = [];
+  if (c.data) flags.push('--dir', `${dataDir}::/data`);
+  for (const [k, v] of c.env ?? []) flags.push('--env', `${k}=${v}`);
+  return flags;
+}
+
+/** The uninterrupted run through the CLI, plus its WASI call count from the library. */
+export async function oracle(c: ExampleCase): Promise<Oracle> {
+  const dir = tempDir();
+  const result = await wmig(['run', ...runFlags(c, dir), example(c.name), ...(c.args ?? [])], { stdin: c.stdin });
+  const files = c.data ? dirContents(dir) : {};
+  return { ...result, files, callCount: await countCalls(c) };
+}
+
+async function countCalls(c: ExampleCase): Promise<number> {
+  const dir = tempDir();
+  const input = join(dir, 'stdin.txt');
+  writeFileSync(input, c.stdin ?? '');
+  const fds = [openSync(input, 'r'), openSync('/dev/null', 'w'), openSync('/dev/null', 'w')] as const;
+  try {
+    const proc = await run(example(c.name), {
+      args: c.args,
+      env: c.env,
+      mounts: c.data ? [{ kind: 'host', hostPath: dir, guestPath: '/data' }] : [],
+      stdio: { stdin: fds[0], stdout: fds[1], stderr: fds[2] },
+      cacheDir: CACHE_DIR,
+    });
+    const result = await proc.result;
+    if (result.state === 'frozen') throw new Error('unexpected freeze');
+    return result.callCount;
+  } finally {
+    fds.forEach((fd) => closeSync(fd));
+  }
+}

@@ -1,0 +1,548 @@
+// Drives WasiHost directly through its imports with a bare WebAssembly.Memory, the way a guest would.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WmigError } from '../runtime/errors.js';
+import { ERRNO, FDFLAGS, FILETYPE, OFLAGS, RIGHTS, RIGHTS_ALL, WHENCE, CLOCKID, EVENTTYPE } from '../runtime/wasi/defs.js';
+import { ProcExit, WasiHost } from '../runtime/wasi/host.js';
+import type { MountSpec, WasiConfig } from '../runtime/wasi/types.js';
+
+const READ_RIGHTS = RIGHTS_ALL & ~(RIGHTS.FD_WRITE | RIGHTS.FD_ALLOCATE | RIGHTS.FD_FILESTAT_SET_SIZE | RIGHTS.FD_DATASYNC);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A fake guest: scratch memory regions and typed wrappers around the raw imports. */
+class Guest {
+  readonly memory = new WebAssembly.Memory({ initial: 2 });
+  constructor(readonly host: WasiHost) {
+    host.setMemory(this.memory);
+  }
+  get dv() {
+    return new DataView(this.memory.buffer);
+  }
+  get u8() {
+    return new Uint8Array(this.memory.buffer);
+  }
+  call(name: string, ...args: (number | bigint)[]): number {
+    const fn = this.host.imports[name] as unknown as (...a: (number | bigint)[]) => number;
+    return fn(...args);
+  }
+  /** Writes a string at 1024 (paths), or `at`; returns [ptr, len]. */
+  str(s: string, at = 1024): [number, number] {
+    const b = enc.encode(s);
+    this.u8.set(b, at);
+    return [at, b.length];
+  }
+  ok(name: string, ...args: (number | bigint)[]): void {
+    expect(this.call(name, ...args), name).toBe(ERRNO.SUCCESS);
+  }
+  open(dirfd: number, p: string, oflags = 0, opts: { rights?: bigint; fdflags?: number; follow?: boolean } = {}): number {
+    const errno = this.tryOpen(dirfd, p, oflags, opts);
+    expect(errno, `path_open ${p}`).toBe(ERRNO.SUCCESS);
+    return this.dv.getUint32(16, true);
+  }
+  tryOpen(dirfd: number, p: string, oflags = 0, opts: { rights?: bigint; fdflags?: number; follow?: boolean } = {}): number {
+    return this.call('path_open', dirfd, opts.follow === false ? 0 : 1, ...this.str(p), oflags,
+      opts.rights ?? RIGHTS_ALL, RIGHTS_ALL, opts.fdflags ?? 0, 16);
+  }
+  write(fd: number, data: string): number {
+    const b = enc.encode(data);
+    this.u8.set(b, 8192);
+    this.dv.setUint32(64, 8192, true);
+    this.dv.setUint32(68, b.length, true);
+    const errno = this.call('fd_write', fd, 64, 1, 16);
+    return errno === ERRNO.SUCCESS ? this.dv.getUint32(16, true) : -errno;
+  }
+  /** Reads up to n bytes through two iovecs (exercises scatter). */
+  read(fd: number, n: number): string {
+    const half = n >> 1;
+    this.dv.setUint32(64, 8192, true);
+    this.dv.setUint32(68, half, true);
+    this.dv.setUint32(72, 8192 + half, true);
+    this.dv.setUint32(76, n - half, true);
+    this.ok('fd_read', fd, 64, 2, 16);
+    return dec.decode(this.u8.subarray(8192, 8192 + this.dv.getUint32(16, true)));
+  }
+  seek(fd: number, offset: bigint, whence: number): bigint {
+    this.ok('fd_seek', fd, offset, whence, 16);
+    return this.dv.getBigUint64(16, true);
+  }
+  tell(fd: number): bigint {
+    this.ok('fd_tell', fd, 16);
+    return this.dv.getBigUint64(16, true);
+  }
+  filestat(fd: number): { filetype: number; size: bigint; ino: bigint } {
+    this.ok('fd_filestat_get', fd, 256);
+    return { filetype: this.dv.getUint8(256 + 16), size: this.dv.getBigUint64(256 + 32, true), ino: this.dv.getBigUint64(256 + 8, true) };
+  }
+  fdstat(fd: number): { filetype: number; flags: number; rightsBase: bigint } {
+    this.ok('fd_fdstat_get', fd, 256);
+    return { filetype: this.dv.getUint8(256), flags: this.dv.getUint16(258, true), rightsBase: this.dv.getBigUint64(264, true) };
+  }
+  /** All entries, fetched with a small buffer so cookies and truncation are exercised. */
+  readdir(fd: number, bufLen = 40): { name: string; type: number }[] {
+    const out: { name: string; type: number }[] = [];
+    let cookie = 0n;
+    for (;;) {
+      this.ok('fd_readdir', fd, 4096, bufLen, cookie, 16);
+      const used = this.dv.getUint32(16, true);
+      let at = 0;
+      let progressed = false;
+      while (at + 24 <= used) {
+        const namlen = this.dv.getUint32(4096 + at + 16, true);
+        if (at + 24 + namlen > used) break; // truncated: re-read from its cookie
+        out.push({ name: dec.decode(this.u8.subarray(4096 + at + 24, 4096 + at + 24 + namlen)), type: this.dv.getUint8(4096 + at + 20) });
+        cookie = this.dv.getBigUint64(4096 + at, true);
+        at += 24 + namlen;
+        progressed = true;
+      }
+      if (used < bufLen && at === used) return out;
+      if (!progressed) bufLen *= 2;
+    }
+  }
+  pathCall(name: string, fd: number, p: string): number {
+    return this.call(name, fd, ...this.str(p));
+  }
+}
+
+const tmpDirs: string[] = [];
+const hosts: WasiHost[] = [];
+function tmpDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'wmig-wasi-'));
+  tmpDirs.push(d);
+  return d;
+}
+function makeHost(config: Partial<WasiConfig> & { mounts: MountSpec[] }): WasiHost {
+  const host = new WasiHost({ args: ['prog'], env: [], ...config });
+  hosts.push(host);
+  return host;
+}
+afterEach(() => {
+  for (const h of hosts.splice(0)) h.close();
+  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+function roundTrip(host: WasiHost): { host: unknown; files: Uint8Array[] } {
+  const cap = host.capture();
+  return { host: JSON.parse(JSON.stringify(cap.host)), files: cap.files };
+}
+function restore(host: unknown, files: Uint8Array[], mounts?: MountSpec[]): WasiHost {
+  const h = WasiHost.restore(host, files, { mounts });
+  hosts.push(h);
+  return h;
+}
+
+const backends: [string, () => MountSpec][] = [
+  ['memfs', () => ({ guestPath: '/data', kind: 'memory' })],
+  ['hostfs', () => ({ guestPath: '/data', kind: 'host', hostPath: tmpDir() })],
+];
+
+describe.each(backends)('file operations on %s', (_name, mount) => {
+  it('writes, seeks, reads and tells at the virtual offset', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    const fd = g.open(3, 'f.txt', OFLAGS.CREAT);
+    expect(g.write(fd, 'hello world')).toBe(11);
+    expect(g.tell(fd)).toBe(11n);
+    expect(g.seek(fd, 6n, WHENCE.SET)).toBe(6n);
+    expect(g.read(fd, 100)).toBe('world');
+    expect(g.seek(fd, -5n, WHENCE.END)).toBe(6n);
+    expect(g.seek(fd, 2n, WHENCE.CUR)).toBe(8n);
+    expect(g.read(fd, 2)).toBe('rl');
+    expect(g.call('fd_seek', fd, -100n, WHENCE.CUR, 16)).toBe(ERRNO.INVAL);
+    expect(g.filestat(fd)).toMatchObject({ filetype: FILETYPE.REGULAR_FILE, size: 11n });
+    // A write past the end leaves a zero-filled gap.
+    g.seek(fd, 13n, WHENCE.SET);
+    g.write(fd, '!');
+    g.seek(fd, 10n, WHENCE.SET);
+    expect(g.read(fd, 10)).toBe('d\0\0!');
+  });
+
+  it('pread/pwrite do not move the offset; truncation and allocate change the size', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    const fd = g.open(3, 'p.bin', OFLAGS.CREAT);
+    g.write(fd, 'abcdef');
+    g.u8.set(enc.encode('XY'), 8192);
+    g.dv.setUint32(64, 8192, true);
+    g.dv.setUint32(68, 2, true);
+    g.ok('fd_pwrite', fd, 64, 1, 1n, 16);
+    g.ok('fd_pread', fd, 64, 1, 4n, 16);
+    expect(dec.decode(g.u8.subarray(8192, 8194))).toBe('ef');
+    expect(g.tell(fd)).toBe(6n);
+    g.seek(fd, 0n, WHENCE.SET);
+    expect(g.read(fd, 10)).toBe('aXYdef');
+    g.ok('fd_filestat_set_size', fd, 3n);
+    expect(g.filestat(fd).size).toBe(3n);
+    g.ok('fd_allocate', fd, 0n, 10n);
+    expect(g.filestat(fd).size).toBe(10n);
+  });
+
+  it('creates, lists, renames and removes directories and files', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    expect(g.pathCall('path_create_directory', 3, 'dir')).toBe(ERRNO.SUCCESS);
+    expect(g.pathCall('path_create_directory', 3, 'dir')).toBe(ERRNO.EXIST);
+    for (const n of ['b', 'a', 'a-rather-long-file-name-to-force-truncation']) g.ok('fd_close', g.open(3, `dir/${n}`, OFLAGS.CREAT));
+    const dfd = g.open(3, 'dir', OFLAGS.DIRECTORY);
+    expect(g.fdstat(dfd).filetype).toBe(FILETYPE.DIRECTORY);
+    expect(g.readdir(dfd)).toEqual([
+      { name: '.', type: FILETYPE.DIRECTORY },
+      { name: '..', type: FILETYPE.DIRECTORY },
+      { name: 'a', type: FILETYPE.REGULAR_FILE },
+      { name: 'a-rather-long-file-name-to-force-truncation', type: FILETYPE.REGULAR_FILE },
+      { name: 'b', type: FILETYPE.REGULAR_FILE },
+    ]);
+    // Paths relative to the opened directory.
+    expect(g.tryOpen(dfd, 'a')).toBe(ERRNO.SUCCESS);
+    expect(g.call('path_rename', 3, ...g.str('dir/a'), 3, ...g.str('moved', 2048))).toBe(ERRNO.SUCCESS);
+    expect(g.tryOpen(3, 'dir/a')).toBe(ERRNO.NOENT);
+    expect(g.tryOpen(3, 'moved')).toBe(ERRNO.SUCCESS);
+    expect(g.pathCall('path_remove_directory', 3, 'dir')).toBe(ERRNO.NOTEMPTY);
+    expect(g.pathCall('path_unlink_file', 3, 'dir')).toBe(ERRNO.ISDIR);
+    expect(g.pathCall('path_remove_directory', 3, 'moved')).toBe(ERRNO.NOTDIR);
+    for (const n of ['b', 'a-rather-long-file-name-to-force-truncation']) expect(g.pathCall('path_unlink_file', 3, `dir/${n}`)).toBe(ERRNO.SUCCESS);
+    expect(g.pathCall('path_remove_directory', 3, 'dir')).toBe(ERRNO.SUCCESS);
+    expect(g.readdir(3).map((e) => e.name)).toEqual(['.', '..', 'moved']);
+  });
+
+  it('reports open errors with their errno', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    g.ok('fd_close', g.open(3, 'f', OFLAGS.CREAT));
+    expect(g.tryOpen(3, 'missing')).toBe(ERRNO.NOENT);
+    expect(g.tryOpen(3, 'f', OFLAGS.CREAT | OFLAGS.EXCL)).toBe(ERRNO.EXIST);
+    expect(g.tryOpen(3, 'f', OFLAGS.DIRECTORY)).toBe(ERRNO.NOTDIR);
+    expect(g.tryOpen(3, 'f/')).toBe(ERRNO.NOTDIR);
+    expect(g.tryOpen(3, 'f/x')).toBe(ERRNO.NOTDIR);
+    expect(g.pathCall('path_create_directory', 3, 'nope/sub')).toBe(ERRNO.NOENT);
+    expect(g.call('fd_read', 3, 64, 0, 16)).toBe(ERRNO.ISDIR);
+    expect(g.call('fd_close', 42)).toBe(ERRNO.BADF);
+  });
+
+  it('O_TRUNC empties and read-only rights refuse writes', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    const fd = g.open(3, 't', OFLAGS.CREAT);
+    g.write(fd, '12345');
+    const ro = g.open(3, 't', 0, { rights: READ_RIGHTS });
+    expect(g.write(ro, 'x')).toBe(-ERRNO.BADF);
+    expect(g.read(ro, 10)).toBe('12345');
+    const tr = g.open(3, 't', OFLAGS.TRUNC);
+    expect(g.filestat(tr).size).toBe(0n);
+  });
+
+  it('append writes at the end and fd_fdstat_get reports the flag', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    const fd = g.open(3, 'log', OFLAGS.CREAT);
+    g.write(fd, 'one\n');
+    const ap = g.open(3, 'log', 0, { fdflags: FDFLAGS.APPEND });
+    expect(g.fdstat(ap).flags & FDFLAGS.APPEND).toBe(FDFLAGS.APPEND);
+    expect(g.fdstat(fd).flags & FDFLAGS.APPEND).toBe(0);
+    g.seek(ap, 0n, WHENCE.SET);
+    g.write(ap, 'two\n');
+    expect(g.tell(ap)).toBe(8n);
+    g.seek(fd, 0n, WHENCE.SET);
+    expect(g.read(fd, 100)).toBe('one\ntwo\n');
+    g.ok('fd_fdstat_set_flags', fd, FDFLAGS.APPEND);
+    expect(g.fdstat(fd).flags).toBe(FDFLAGS.APPEND);
+  });
+
+  it('refuses paths that leave the directory', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    g.ok('path_create_directory', ...[3, ...g.str('sub')]);
+    const sub = g.open(3, 'sub', OFLAGS.DIRECTORY);
+    expect(g.tryOpen(3, '../x')).toBe(ERRNO.NOTCAPABLE);
+    expect(g.tryOpen(3, 'sub/../../x', OFLAGS.CREAT)).toBe(ERRNO.NOTCAPABLE);
+    expect(g.tryOpen(sub, '../x', OFLAGS.CREAT)).toBe(ERRNO.NOTCAPABLE);
+    expect(g.tryOpen(3, '/etc/passwd')).toBe(ERRNO.NOTCAPABLE);
+    expect(g.tryOpen(3, 'sub/../sub/.', OFLAGS.DIRECTORY)).toBe(ERRNO.SUCCESS);
+    g.ok('fd_close', g.open(3, 'f', OFLAGS.CREAT));
+    expect(g.call('path_rename', 3, ...g.str('f'), 3, ...g.str('../outside', 2048))).toBe(ERRNO.NOTCAPABLE);
+  });
+
+  it('a read-only mount refuses every write', () => {
+    const spec = { ...mount(), readOnly: true };
+    if (spec.kind === 'host') fs.writeFileSync(path.join(spec.hostPath!, 'ro.txt'), 'keep');
+    const g = new Guest(makeHost({ mounts: [spec] }));
+    expect(g.tryOpen(3, 'new', OFLAGS.CREAT)).toBe(ERRNO.ROFS);
+    expect(g.pathCall('path_create_directory', 3, 'd')).toBe(ERRNO.ROFS);
+    if (spec.kind === 'host') {
+      expect(g.tryOpen(3, 'ro.txt')).toBe(ERRNO.ROFS); // all rights include write
+      expect(g.tryOpen(3, 'ro.txt', OFLAGS.TRUNC, { rights: READ_RIGHTS })).toBe(ERRNO.ROFS);
+      expect(g.pathCall('path_unlink_file', 3, 'ro.txt')).toBe(ERRNO.ROFS);
+      expect(g.read(g.open(3, 'ro.txt', 0, { rights: READ_RIGHTS }), 10)).toBe('keep');
+      expect(fs.readFileSync(path.join(spec.hostPath!, 'ro.txt'), 'utf8')).toBe('keep');
+    }
+  });
+});
+
+describe('hostfs sandbox', () => {
+  it('refuses a symlink that points outside, follows one that stays inside', () => {
+    const root = tmpDir();
+    const outside = tmpDir();
+    fs.writeFileSync(path.join(outside, 'secret'), 'secret');
+    fs.writeFileSync(path.join(root, 'inside'), 'fine');
+    fs.symlinkSync(path.join(outside, 'secret'), path.join(root, 'evil'));
+    fs.symlinkSync(outside, path.join(root, 'evildir'));
+    fs.symlinkSync('inside', path.join(root, 'good'));
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/', kind: 'host', hostPath: root }] }));
+    expect(g.tryOpen(3, 'evil')).toBe(ERRNO.NOTCAPABLE);
+    expect(g.tryOpen(3, 'evildir/secret')).toBe(ERRNO.NOTCAPABLE);
+    expect(g.tryOpen(3, 'evildir/new', OFLAGS.CREAT)).toBe(ERRNO.NOTCAPABLE);
+    expect(fs.existsSync(path.join(outside, 'new'))).toBe(false);
+    expect(g.read(g.open(3, 'good'), 10)).toBe('fine');
+    expect(g.tryOpen(3, 'good', 0, { follow: false })).toBe(ERRNO.LOOP);
+    // path_readlink shows the link itself; nofollow stat sees a symlink.
+    g.ok('path_readlink', 3, ...g.str('good'), 512, 100, 16);
+    expect(dec.decode(g.u8.subarray(512, 512 + g.dv.getUint32(16, true)))).toBe('inside');
+    g.ok('path_filestat_get', 3, 0, ...g.str('good'), 256);
+    expect(g.dv.getUint8(256 + 16)).toBe(FILETYPE.SYMBOLIC_LINK);
+  });
+
+  it('a missing host directory is NO_INPUT', () => {
+    expect(() => makeHost({ mounts: [{ guestPath: '/x', kind: 'host', hostPath: '/nonexistent/wmig-test' }] }))
+      .toThrow(expect.objectContaining({ kind: 'NO_INPUT' }) as unknown as Error);
+  });
+});
+
+describe('process state', () => {
+  it('args and environ getters', () => {
+    const g = new Guest(makeHost({ args: ['prog', 'ä b'], env: [['A', '1'], ['PATH', '/bin']], mounts: [] }));
+    g.ok('args_sizes_get', 16, 20);
+    expect([g.dv.getUint32(16, true), g.dv.getUint32(20, true)]).toEqual([2, 5 + 5]);
+    g.ok('args_get', 100, 200);
+    expect(dec.decode(g.u8.subarray(g.dv.getUint32(104, true), 210))).toBe('ä b\0');
+    expect(g.dv.getUint32(100, true)).toBe(200);
+    g.ok('environ_sizes_get', 16, 20);
+    expect([g.dv.getUint32(16, true), g.dv.getUint32(20, true)]).toEqual([2, 4 + 10]);
+    g.ok('environ_get', 100, 200);
+    expect(dec.decode(g.u8.subarray(200, 214))).toBe('A=1\0PATH=/bin\0');
+    expect(g.dv.getUint32(104, true)).toBe(204);
+  });
+
+  it('preopens get fds 3, 4 in order with their names', () => {
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/a', kind: 'memory' }, { guestPath: '/tmp', kind: 'memory' }] }));
+    g.ok('fd_prestat_get', 4, 16);
+    expect(g.dv.getUint32(20, true)).toBe(4);
+    g.ok('fd_prestat_dir_name', 4, 64, 4);
+    expect(dec.decode(g.u8.subarray(64, 68))).toBe('/tmp');
+    expect(g.call('fd_prestat_get', 5, 16)).toBe(ERRNO.BADF);
+    expect(g.call('fd_prestat_get', 1, 16)).toBe(ERRNO.BADF);
+  });
+
+  it('proc_exit throws ProcExit; sockets and raise are refused', () => {
+    const g = new Guest(makeHost({ mounts: [] }));
+    expect(() => g.call('proc_exit', 5)).toThrow(ProcExit);
+    try {
+      g.call('proc_exit', 5);
+    } catch (e) {
+      expect((e as ProcExit).code).toBe(5);
+    }
+    expect(g.call('sock_send', 1, 0, 0, 0, 16)).toBe(ERRNO.NOTSOCK);
+    expect(g.call('sock_shutdown', 99, 1)).toBe(ERRNO.BADF);
+    expect(g.call('proc_raise', 2)).toBe(ERRNO.NOSYS);
+  });
+
+  it('imports all 46 preview1 functions', () => {
+    expect(Object.keys(makeHost({ mounts: [] }).imports)).toHaveLength(46);
+  });
+
+  it('poll_oneoff sleeps for a relative clock subscription', () => {
+    const g = new Guest(makeHost({ mounts: [] }));
+    g.dv.setBigUint64(0, 77n, true);
+    g.dv.setUint8(8, EVENTTYPE.CLOCK);
+    g.dv.setUint32(16, CLOCKID.MONOTONIC, true);
+    g.dv.setBigUint64(24, 30_000_000n, true);
+    g.dv.setUint16(40, 0, true);
+    const t0 = process.hrtime.bigint();
+    g.ok('poll_oneoff', 0, 1000, 1, 16);
+    expect(process.hrtime.bigint() - t0).toBeGreaterThanOrEqual(30_000_000n);
+    expect(g.dv.getUint32(16, true)).toBe(1);
+    expect(g.dv.getBigUint64(1000, true)).toBe(77n);
+    expect(g.dv.getUint16(1008, true)).toBe(ERRNO.SUCCESS);
+  });
+
+  it('views follow memory.grow', () => {
+    const host = makeHost({ args: ['p'], mounts: [] });
+    const g = new Guest(host);
+    g.ok('args_sizes_get', 16, 20);
+    g.memory.grow(1);
+    g.ok('args_sizes_get', 65536 + 16, 65536 + 20);
+    expect(g.dv.getUint32(65536 + 16, true)).toBe(1);
+    expect(g.call('args_sizes_get', 3 * 65536, 20)).toBe(ERRNO.FAULT);
+  });
+
+  it('stdout writes reach the host fd; stdin reads count consumed bytes', () => {
+    const dir = tmpDir();
+    const inPath = path.join(dir, 'in');
+    const outPath = path.join(dir, 'out');
+    fs.writeFileSync(inPath, 'abcdefgh');
+    const stdin = fs.openSync(inPath, 'r');
+    const stdout = fs.openSync(outPath, 'w');
+    try {
+      const g = new Guest(makeHost({ mounts: [], stdio: { stdin, stdout, stderr: stdout } }));
+      expect(g.read(0, 3)).toBe('abc');
+      expect(g.host.stdinOffset).toBe(3);
+      expect(g.write(1, 'out!')).toBe(4);
+      expect(g.write(0, 'x')).toBe(-ERRNO.BADF);
+      expect(g.call('fd_seek', 1, 0n, WHENCE.SET, 16)).toBe(ERRNO.SPIPE);
+      expect(fs.readFileSync(outPath, 'utf8')).toBe('out!');
+      const { host } = roundTrip(g.host);
+      const thawed = restore(host, []);
+      expect(thawed.stdinOffset).toBe(3);
+    } finally {
+      fs.closeSync(stdin);
+      fs.closeSync(stdout);
+    }
+  });
+});
+
+describe('capture and restore', () => {
+  it('the monotonic clock never goes backwards across a migration', () => {
+    const g = new Guest(makeHost({ mounts: [] }));
+    const now = () => {
+      g.ok('clock_time_get', CLOCKID.MONOTONIC, 1n, 16);
+      return g.dv.getBigUint64(16, true);
+    };
+    const before = now();
+    const { host, files } = roundTrip(g.host);
+    const captured = BigInt((host as { monotonicNs: string }).monotonicNs);
+    expect(captured).toBeGreaterThanOrEqual(before);
+    const g2 = new Guest(restore(host, files));
+    g2.ok('clock_time_get', CLOCKID.MONOTONIC, 1n, 16);
+    expect(g2.dv.getBigUint64(16, true)).toBeGreaterThanOrEqual(captured);
+    // A snapshot whose clock is far ahead of this machine's hrtime still continues from it.
+    const ahead = { ...(host as object), monotonicNs: String(process.hrtime.bigint() * 10n) };
+    const g3 = new Guest(restore(ahead, files));
+    g3.ok('clock_time_get', CLOCKID.MONOTONIC, 1n, 16);
+    expect(g3.dv.getBigUint64(16, true)).toBeGreaterThanOrEqual(process.hrtime.bigint() * 10n - 1_000_000_000n);
+    g.ok('clock_res_get', CLOCKID.REALTIME, 16);
+    expect(g.dv.getBigUint64(16, true)).toBeGreaterThan(0n);
+    expect(g.call('clock_time_get', 9, 1n, 16)).toBe(ERRNO.INVAL);
+  });
+
+  it('continues host files at the same offsets after re-binding to a copied directory', () => {
+    const src = tmpDir();
+    fs.writeFileSync(path.join(src, 'input.txt'), '0123456789');
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/data', kind: 'host', hostPath: src }] }));
+    const rd = g.open(3, 'input.txt', 0, { rights: READ_RIGHTS });
+    expect(g.read(rd, 4)).toBe('0123');
+    const wr = g.open(3, 'out.txt', OFLAGS.CREAT);
+    g.write(wr, 'first,');
+    g.ok('path_create_directory', 3, ...g.str('sub'));
+    const dfd = g.open(3, 'sub', OFLAGS.DIRECTORY);
+
+    // Capture changes nothing (only the clock reading moves on).
+    const withoutClock = () => ({ ...(g.host.capture().host as object), monotonicNs: '' });
+    const capturedBefore = withoutClock();
+    const { host, files } = roundTrip(g.host);
+    expect(withoutClock()).toEqual(capturedBefore);
+    expect(g.tell(wr)).toBe(6n);
+    g.host.close();
+
+    const dst = tmpDir();
+    fs.cpSync(src, dst, { recursive: true });
+    const g2 = new Guest(restore(host, files, [{ guestPath: '/data', kind: 'host', hostPath: dst }]));
+    expect(g2.read(rd, 100)).toBe('456789');
+    g2.write(wr, 'second');
+    expect(fs.readFileSync(path.join(dst, 'out.txt'), 'utf8')).toBe('first,second');
+    expect(fs.readFileSync(path.join(src, 'out.txt'), 'utf8')).toBe('first,');
+    g2.ok('fd_close', g2.open(dfd, 'made-in-sub', OFLAGS.CREAT));
+    expect(fs.existsSync(path.join(dst, 'sub', 'made-in-sub'))).toBe(true);
+    // The next fd is the lowest free one, as before the migration.
+    expect(g2.open(3, 'input.txt')).toBe(dfd + 1);
+  });
+
+  it('fails with REBIND_FAILED when the directory or an open file is missing', () => {
+    const src = tmpDir();
+    fs.writeFileSync(path.join(src, 'a.txt'), 'a');
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/data', kind: 'host', hostPath: src }] }));
+    const fd = g.open(3, 'a.txt');
+    const { host, files } = roundTrip(g.host);
+    const gone = path.join(src, 'no-such-dir');
+    expect(() => restore(host, files, [{ guestPath: '/data', kind: 'host', hostPath: gone }]))
+      .toThrow(/mount \/data: host directory .*no-such-dir not found/);
+    const empty = tmpDir();
+    let err: unknown;
+    try {
+      restore(host, files, [{ guestPath: '/data', kind: 'host', hostPath: empty }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(WmigError);
+    expect((err as WmigError).kind).toBe('REBIND_FAILED');
+    expect((err as WmigError).message).toContain(`fd ${fd} (/data/a.txt)`);
+    expect(() => restore(host, files, [{ guestPath: '/elsewhere', kind: 'host', hostPath: src }])).toThrow(/no such mount/);
+  });
+
+  it('rejects malformed state as CORRUPT_SNAPSHOT', () => {
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/m', kind: 'memory' }] }));
+    g.ok('fd_close', g.open(3, 'f', OFLAGS.CREAT));
+    const { host, files } = roundTrip(g.host);
+    const bad = [null, 42, { ...(host as object), version: 99 }, { ...(host as object), handles: [{ fd: 'x' }] },
+      { ...(host as object), monotonicNs: 12 }];
+    for (const b of bad) {
+      expect(() => restore(b, files)).toThrow(expect.objectContaining({ kind: 'CORRUPT_SNAPSHOT' }) as unknown as Error);
+    }
+    expect(() => restore(host, [])).toThrow(expect.objectContaining({ kind: 'CORRUPT_SNAPSHOT' }) as unknown as Error);
+  });
+
+  it('memfs contents, links and open offsets survive capture/restore', () => {
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/m', kind: 'memory' }] }));
+    g.ok('path_create_directory', 3, ...g.str('d'));
+    const fd = g.open(3, 'd/file', OFLAGS.CREAT);
+    g.write(fd, 'persisted bytes');
+    g.seek(fd, 3n, WHENCE.SET);
+    g.ok('path_link', 3, 0, ...g.str('d/file'), 3, ...g.str('hard', 2048));
+    // An unlinked file stays readable through its open handle, across the thaw too.
+    const tmp = g.open(3, 'scratch', OFLAGS.CREAT);
+    g.write(tmp, 'scratch data');
+    g.ok('path_unlink_file', 3, ...g.str('scratch'));
+    const { host, files } = roundTrip(g.host);
+    expect(files.length).toBe(2);
+
+    const g2 = new Guest(restore(host, files));
+    expect(g2.read(fd, 100)).toBe('sisted bytes');
+    g2.write(fd, '+more');
+    const hard = g2.open(3, 'hard');
+    expect(g2.read(hard, 100)).toBe('persisted bytes+more');
+    expect(g2.readdir(3).map((e) => e.name)).toEqual(['.', '..', 'd', 'hard']);
+    g2.seek(tmp, 0n, WHENCE.SET);
+    expect(g2.read(tmp, 100)).toBe('scratch data');
+    // The source host is untouched by the restored one.
+    g.seek(fd, 0n, WHENCE.SET);
+    expect(g.read(fd, 100)).toBe('persisted bytes');
+  });
+
+  it('a read-only mount re-bound from the snapshot still refuses writes', () => {
+    const src = tmpDir();
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/r', kind: 'host', hostPath: src, readOnly: true }] }));
+    const { host, files } = roundTrip(g.host);
+    const g2 = new Guest(restore(host, files));
+    expect(g2.tryOpen(3, 'x', OFLAGS.CREAT)).toBe(ERRNO.ROFS);
+  });
+});
+
+describe('stdio on a non-blocking pipe', () => {
+  it('writes everything although the pipe is full and non-blocking (EAGAIN)', () => {
+    const dir = tmpDir();
+    const script = path.join(dir, 'writer.ts');
+    const hostModule = path.resolve(import.meta.dirname, '../runtime/wasi/host.ts');
+    fs.writeFileSync(script, `
+      import { WasiHost } from ${JSON.stringify(hostModule)};
+      process.stdout; // libuv switches a stdout pipe to non-blocking mode
+      const host = new WasiHost({ args: [], env: [], mounts: [] });
+      const memory = new WebAssembly.Memory({ initial: 40 });
+      host.setMemory(memory);
+      const n = 2_000_000;
+      new Uint8Array(memory.buffer).fill(65, 1024, 1024 + n);
+      const dv = new DataView(memory.buffer);
+      dv.setUint32(0, 1024, true);
+      dv.setUint32(4, n, true);
+      const errno = (host.imports.fd_write as unknown as (...a: number[]) => number)(1, 0, 1, 16);
+      process.stderr.write(\`errno=\${errno} written=\${dv.getUint32(16, true)}\`);
+    `);
+    const viteNode = path.resolve(import.meta.dirname, '../node_modules/.bin/vite-node');
+    // The reader starts late, so the pipe fills up and the writer sees partial writes and EAGAIN.
+    const r = spawnSync('bash', ['-c', `"${viteNode}" "${script}" | (sleep 1; wc -c)`], { encoding: 'utf8' });
+    expect(r.stderr).toContain('errno=0 written=2000000');
+    expect(r.stdout.trim()).toBe('2000000');
+  });
+});
