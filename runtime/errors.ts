@@ -26,6 +26,8 @@ export const ExitCode = {
   BAD_MODULE: 76,
   /** `wmig freeze PID`: no wmig process with a control socket at that PID. */
   NO_SUCH_PROCESS: 77,
+  /** The process cannot be frozen now (e.g. it has open socket connections); it keeps running. */
+  BUSY: 78,
   /** The guest trapped (unreachable, out-of-bounds access, stack overflow...). */
   TRAP: 134,
 } as const;

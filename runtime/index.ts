@@ -5,6 +5,7 @@ export { run, type RunOptions, type AutoFreezeOptions } from './api/run.js';
 export { thaw, type ThawOptions } from './api/thaw.js';
 export { migrate, type MigrateOptions } from './api/migrate.js';
 export { loadModule, type LoadedModule } from './api/modules.js';
+export { inspectSnapshot, type SnapshotDescription } from './api/inspect.js';
 export { WmigProcess, type ProcessResult, type FreezeOptions, type FreezeReport, type FreezeTimings, type ProcessState } from './process/process.js';
 export { decodeSnapshot, describeSnapshot, encodeSnapshot, snapshotBytes } from './snapshot/format.js';
 export { readSnapshotFile, writeSnapshotFile } from './snapshot/file.js';

@@ -26,6 +26,14 @@ for src in "$root"/examples/c/*.c; do
   clang --target=wasm32-wasi -O2 -Wall -Wextra -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
   echo "built ${dst#"$root"/}"
 done
+# CPU benchmark programs (bench/cpu-suite.js), kept apart so the migration oracle tests do not pick them up.
+mkdir -p "$out/cpu"
+for src in "$root"/examples/cpu/*.c; do
+  dst="$out/cpu/$(basename "$src" .c).wasm"
+  up_to_date "$dst" "$src" && continue
+  clang --target=wasm32-wasi -O2 -Wall -Wextra -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
+  echo "built ${dst#"$root"/}"
+done
 for src in "$root"/examples/rust/*.rs; do
   dst="$out/$(basename "$src" .rs).wasm"
   up_to_date "$dst" "$src" && continue
@@ -33,3 +41,5 @@ for src in "$root"/examples/rust/*.rs; do
   /usr/bin/rustc --target wasm32-wasi -O --edition 2021 -C strip=debuginfo -o "$dst" "$src"
   echo "built ${dst#"$root"/}"
 done
+# The WASI conformance programs (examples/conformance → examples/build/conformance).
+bash "$here/build-conformance.sh"

@@ -126,9 +126,10 @@ describe('freezing a running process from outside', () => {
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-    // Wait until the guest is well under way.
-    while (Buffer.concat(out).toString().split('\n').length < 20) await new Promise((r) => setTimeout(r, 5));
+    let done = false;
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => ((done = true), resolve(code ?? -1))));
+    // Wait until the guest is well under way (a timed freeze may end it first).
+    while (!done && Buffer.concat(out).toString().split('\n').length < 20) await new Promise((r) => setTimeout(r, 5));
     await freezer(child.pid!, snapshot);
     const status = await exited;
     expect(status, Buffer.concat(err).toString()).toBe(ExitCode.FROZEN);
@@ -200,5 +201,17 @@ describe('library API', () => {
     const tail = readFileSync(copyFile, 'latin1');
     expect(tail.length).toBeGreaterThan(0);
     expect(full.endsWith(tail)).toBe(true);
+  });
+
+  test('kill() stops the guest without a snapshot and reports status 137', async () => {
+    const { openSync, closeSync } = await import('node:fs');
+    const sink = openSync('/dev/null', 'w');
+    const proc = await run(example('progress'), { args: ['1000000'], stdio: { stdin: 0, stdout: sink, stderr: sink }, cacheDir: CACHE_DIR });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(proc.state).toBe('running');
+    await proc.kill();
+    expect(await proc.result).toMatchObject({ state: 'exited', code: 137 });
+    expect(proc.state).toBe('exited');
+    closeSync(sink);
   });
 });

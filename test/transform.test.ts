@@ -137,7 +137,7 @@ describe('instrument', async () => {
   it('reports its stages in order', async () => {
     const stages: string[] = [];
     await instrument(program, { onProgress: (stage) => stages.push(stage) });
-    expect(stages).toEqual(['parse', 'asyncify', 'optimize', 'emit']);
+    expect(stages).toEqual(['scan', 'parse', 'scope', 'asyncify', 'optimize', 'emit']);
   });
 
   it('returns an already-instrumented module unchanged', async () => {

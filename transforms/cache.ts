@@ -7,7 +7,8 @@ import { sha256Hex } from './digest.js';
 import { engineRejection } from './engine.js';
 import { TransformError } from './errors.js';
 import { readInstrumentInfo, TRANSFORM_VERSION } from './info.js';
-import { inspect, type InstrumentOptions, type InstrumentResult } from './instrument.js';
+import { inspect, variantKey, type InstrumentOptions, type InstrumentResult } from './instrument.js';
+import { PREEMPT_IMPORT } from './preempt.js';
 
 export interface InstrumentCachedOptions extends InstrumentOptions {
   /** Defaults to defaultCacheDir(). */
@@ -38,8 +39,8 @@ export async function instrumentCached(wasm: Uint8Array, options: InstrumentCach
 
   const digest = sha256Hex(wasm);
   const dir = options.cacheDir ?? defaultCacheDir();
-  const cachePath = join(dir, `${digest}.t${TRANSFORM_VERSION}.wasm`);
-  const hit = readCacheEntry(cachePath, digest);
+  const cachePath = join(dir, `${digest}.t${TRANSFORM_VERSION}${variantKey(options)}.wasm`);
+  const hit = readCacheEntry(cachePath, digest, options.preempt ?? false);
   if (hit) {
     options.onProgress?.('cache-hit');
     return { ...hit, alreadyInstrumented: false, cached: true, cachePath };
@@ -52,7 +53,7 @@ export async function instrumentCached(wasm: Uint8Array, options: InstrumentCach
 }
 
 /** A usable cache entry, or null for anything else (missing, unreadable, damaged, stale). */
-function readCacheEntry(path: string, digest: string): Omit<InstrumentResult, 'alreadyInstrumented'> | null {
+function readCacheEntry(path: string, digest: string, preempt: boolean): Omit<InstrumentResult, 'alreadyInstrumented'> | null {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -62,6 +63,7 @@ function readCacheEntry(path: string, digest: string): Omit<InstrumentResult, 'a
   try {
     const info = readInstrumentInfo(bytes);
     if (!info || info.originalDigest !== digest || info.transformVersion !== TRANSFORM_VERSION) return null;
+    if (info.freezePoints.includes(`${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`) !== preempt) return null;
     // The section survives damage elsewhere in the file; the engine check catches that.
     if (engineRejection(bytes) !== null) return null;
     return { wasm: bytes, info };

@@ -9,7 +9,9 @@ export {
   type ExportedGlobal,
   type GlobalValueType,
 } from './info.js';
-export { instrument, type InstrumentResult, type InstrumentOptions } from './instrument.js';
+export { instrument, variantKey, type InstrumentResult, type InstrumentOptions } from './instrument.js';
+export type { InstrumentScope, AsyncifyStats } from './asyncify.js';
+export { PREEMPT_IMPORT, INITIAL_FUEL } from './preempt.js';
 export {
   instrumentCached,
   defaultCacheDir,

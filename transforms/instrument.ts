@@ -1,4 +1,4 @@
-import { asyncify } from './asyncify.js';
+import { asyncify, type AsyncifyStats, type InstrumentScope } from './asyncify.js';
 import { sha256Hex } from './digest.js';
 import { TransformError } from './errors.js';
 import { INFO_SECTION, readInstrumentInfo, type InstrumentInfo } from './info.js';
@@ -9,15 +9,33 @@ export interface InstrumentResult {
   info: InstrumentInfo;
   /** The input already carried a wmig.instrument section and is returned unchanged. */
   alreadyInstrumented: boolean;
+  /** What the transform did; absent when nothing was computed (already instrumented, cache hit). */
+  stats?: AsyncifyStats;
 }
 
 export interface InstrumentOptions {
-  /** Called as work starts on each stage: 'parse', 'asyncify', 'optimize', 'emit'. */
+  /** Called as work starts on each stage: 'scan', ['preempt'], 'parse', ['scope'], 'asyncify', 'optimize', 'emit'. */
   onProgress?: (stage: string) => void;
+  /** Which functions are instrumented; default 'precise' (only those that can reach a freeze point). */
+  scope?: InstrumentScope;
+  /** Preemption points at loop headers, so a freeze is honoured in compute loops. Default false. */
+  preempt?: boolean;
+  /** binaryen optimize level after Asyncify, 1 or 2 (default 2). */
+  optimizeLevel?: number;
+}
+
+/** The part of the options that changes the output: cache entries are keyed by it. */
+export function variantKey(options: InstrumentOptions): string {
+  let key = '';
+  if (options.preempt) key += '-preempt';
+  if (options.scope === 'asyncify') key += '-asyncify';
+  if (options.optimizeLevel !== undefined && options.optimizeLevel !== 2) key += `-O${options.optimizeLevel}`;
+  return key;
 }
 
 /**
- * Makes a WASI preview1 module freezable: Asyncify at every WASI import except proc_exit,
+ * Makes a WASI preview1 module freezable: Asyncify at every WASI import except proc_exit
+ * (and at wmig.preempt with `preempt`), only in functions that can reach one (`scope`),
  * mutable globals exported as `wmig.global.<index>`, and a wmig.instrument section.
  * Idempotent: an already-instrumented module comes back unchanged.
  */

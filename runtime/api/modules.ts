@@ -16,6 +16,8 @@ export interface LoadedModule {
 export interface ModuleOptions {
   cacheDir?: string;
   onProgress?: (stage: string) => void;
+  /** Instrument with preemption points, so freezes are honoured in compute loops (separate cache entry). */
+  preempt?: boolean;
 }
 
 /** Compiled modules by digest: a second run or thaw in this process skips V8 compilation. */

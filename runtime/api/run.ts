@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { ModuleRef } from '../snapshot/types.js';
 import type { FreezeRequest } from '../process/messages.js';
 import { WmigProcess } from '../process/process.js';
+import { SocketBridge } from '../wasi/socket-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
 import { loadModule, type LoadedModule, type ModuleOptions } from './modules.js';
 
@@ -27,6 +28,16 @@ export interface RunOptions extends ModuleOptions, AutoFreezeOptions {
   env?: Record<string, string> | [string, string][];
   mounts?: MountSpec[];
   stdio?: StdioSpec;
+  /**
+   * Listen on these addresses ("HOST:PORT"; port 0 picks one, see `proc.listening`) and hand the
+   * guest one listening socket fd each, right after the preopens (like wasmtime's --tcplisten).
+   */
+  listen?: string[];
+  /**
+   * Deterministic mode: virtual clocks (fixed start, a fixed step per read, sleeps take no real
+   * time) and random_get from a seeded stream; both continue across freeze/thaw. `true` = seed "0".
+   */
+  deterministic?: boolean | string;
 }
 
 /** Starts a WASI command (plain or instrumented; plain ones are instrumented through the cache). */
@@ -34,8 +45,17 @@ export async function run(module: string | Uint8Array | LoadedModule, options: R
   const loaded = isLoaded(module) ? module : await loadModule(module, options);
   const argv0 = options.argv0 ?? basename(loaded.name);
   const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {});
-  const wasi = { args: [argv0, ...(options.args ?? [])], env, mounts: options.mounts ?? [], stdio: options.stdio };
-  return launch({ kind: 'start', wasi, ...moduleInit(loaded) }, options);
+  const bridge = options.listen?.length ? await SocketBridge.listen(options.listen) : undefined;
+  const det = options.deterministic;
+  const wasi = {
+    args: [argv0, ...(options.args ?? [])],
+    env,
+    mounts: options.mounts ?? [],
+    stdio: options.stdio,
+    ...(bridge ? { sockets: bridge.init } : {}),
+    ...(det !== undefined && det !== false ? { deterministic: { seed: det === true ? '0' : det } } : {}),
+  };
+  return launch({ kind: 'start', wasi, ...moduleInit(loaded) }, options, [], bridge);
 }
 
 export function isLoaded(value: unknown): value is LoadedModule {
@@ -53,7 +73,7 @@ export function moduleInit(loaded: LoadedModule): { module: WebAssembly.Module; 
 type LaunchInit = ConstructorParameters<typeof WmigProcess>[0];
 
 /** Creates the process and arms its automatic freeze. */
-export function launch(init: LaunchInit, auto: AutoFreezeOptions, transfer: ArrayBuffer[] = []): WmigProcess {
+export function launch(init: LaunchInit, auto: AutoFreezeOptions, transfer: ArrayBuffer[] = [], bridge?: SocketBridge): WmigProcess {
   const base = {
     leaveRunning: auto.leaveRunning ?? false,
     embedModule: auto.embedModule ?? true,
@@ -63,7 +83,7 @@ export function launch(init: LaunchInit, auto: AutoFreezeOptions, transfer: Arra
     auto.freezeAtCall !== undefined && auto.snapshotPath
       ? { ...base, id: 0, requestedAt: 0, callNumber: auto.freezeAtCall, reason: `freeze-at-call ${auto.freezeAtCall}` }
       : undefined;
-  const proc = new WmigProcess({ ...init, freezeAtCall } as LaunchInit, transfer);
+  const proc = new WmigProcess({ ...init, freezeAtCall } as LaunchInit, transfer, bridge);
   if (auto.freezeAfterMs !== undefined && auto.snapshotPath) {
     const timer = setTimeout(() => {
       proc

@@ -2,6 +2,8 @@ import { decodeSnapshot } from '../snapshot/format.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { WmigError } from '../errors.js';
 import type { WmigProcess } from '../process/process.js';
+import { snapshotListeners } from '../wasi/capture.js';
+import { SocketBridge } from '../wasi/socket-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
 import { loadInstrumented, loadModule, readInputFile, type LoadedModule, type ModuleOptions } from './modules.js';
 import { launch, moduleInit, type AutoFreezeOptions } from './run.js';
@@ -12,6 +14,11 @@ export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
   stdio?: StdioSpec;
   /** The module, for a snapshot that does not carry it (plain or instrumented; its digest must match). */
   module?: string | Uint8Array;
+  /**
+   * Addresses for the snapshot's listening sockets, in guest fd order; a listener not given one is
+   * re-bound to the address it had at freeze.
+   */
+  listen?: string[];
 }
 
 /**
@@ -25,11 +32,17 @@ export async function thaw(source: string | Uint8Array, options: ThawOptions = {
   const loaded = await resolveModule(snapshot, options);
   // The worker parses the bytes again without re-verifying; hand them over without a copy if we own them.
   const owned = typeof source === 'string' && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  const restore = { mounts: options.mounts, stdio: options.stdio };
+  const original = snapshotListeners(snapshot.host);
+  if ((options.listen?.length ?? 0) > original.length) {
+    throw new WmigError('USAGE', `--listen given ${options.listen!.length} time(s) but the snapshot has ${original.length} listening socket(s)`);
+  }
+  const bridge = original.length > 0 ? await SocketBridge.listen(original.map((a, i) => options.listen?.[i] ?? a)) : undefined;
+  const restore = { mounts: options.mounts, stdio: options.stdio, ...(bridge ? { sockets: bridge.init } : {}) };
   return launch(
     { kind: 'thaw', snapshot: bytes, restore, ...moduleInit(loaded) },
     options,
     owned ? [bytes.buffer as ArrayBuffer] : [],
+    bridge,
   );
 }
 

@@ -15,7 +15,7 @@ export interface FreezeFlags {
 export function addFreezeFlags(command: Command): Command {
   return command
     .option('--freeze-at-call <N>', 'freeze before the N-th WASI call, counted from the program start', parseCount)
-    .option('--freeze-after <MS>', 'freeze at the first WASI call after MS milliseconds', parseMs)
+    .option('--freeze-after <MS>', 'freeze at the first WASI call after MS milliseconds (or loop header, with --preempt)', parseMs)
     .option('--snapshot <FILE>', 'where freezes write the snapshot (also the default for `wmig freeze PID`)')
     .option('--leave-running', 'keep the guest running after an automatic freeze')
     .option('--no-embed-module', 'do not carry the module in the snapshot (thaw then needs --module)')

@@ -30,7 +30,10 @@ const MAX_BUFFER_BYTES = 1 << 20;
 export class BorrowedBuffer {
   readonly #memory: WebAssembly.Memory;
   #start = 0;
-  #saved: Uint8Array | null = null;
+  /** Where the guest's bytes are kept while the area is borrowed; reused so freezes allocate nothing. */
+  #save: Uint8Array | null = null;
+  /** The area was all zero when borrowed: giving it back is a fill, not a copy. */
+  #wasZero = false;
   #touchedEnd = 0;
 
   constructor(memory: WebAssembly.Memory) {
@@ -46,8 +49,13 @@ export class BorrowedBuffer {
       throw new WmigError('INTERNAL', `unwound stack (${dataLength} bytes) does not fit the ${size}-byte Asyncify area`);
     }
     this.#start = bytes.length - size;
-    const area = bytes.subarray(this.#start);
-    this.#saved = isAllZero(area) ? null : area.slice();
+    // An unwind may write anywhere in the area; a rewind only touches the header and the data it is given.
+    const saved = bytes.subarray(this.#start, this.#start + (initialData ? HEADER_BYTES + dataLength : size));
+    this.#wasZero = isAllZero(saved);
+    if (!this.#wasZero) {
+      this.#save ??= new Uint8Array(MAX_BUFFER_BYTES);
+      this.#save.set(saved);
+    }
     const view = new DataView(this.#memory.buffer);
     const dataStart = this.#start + HEADER_BYTES;
     if (initialData) bytes.set(initialData, dataStart);
@@ -71,9 +79,8 @@ export class BorrowedBuffer {
   release(): void {
     const bytes = new Uint8Array(this.#memory.buffer);
     const touched = bytes.subarray(this.#start, this.#touchedEnd);
-    if (this.#saved) touched.set(this.#saved.subarray(0, touched.length));
-    else touched.fill(0);
-    this.#saved = null;
+    if (this.#wasZero) touched.fill(0);
+    else touched.set(this.#save!.subarray(0, touched.length));
   }
 }
 

@@ -1,9 +1,10 @@
-import type { InstrumentInfo } from '../../transforms/index.js';
+import { INITIAL_FUEL, PREEMPT_IMPORT, type InstrumentInfo } from '../../transforms/index.js';
 import { WmigError } from '../errors.js';
 import type { GlobalValue, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
 import { WASM_PAGE_SIZE } from '../snapshot/types.js';
 import { ProcExit, type WasiHost } from '../wasi/host.js';
 import { AsyncifyState, BorrowedBuffer, type AsyncifyExports } from './asyncify.js';
+import { FreezeInterrupt } from './interrupt.js';
 
 export type GuestOutcome =
   | { kind: 'exited'; code: number }
@@ -32,6 +33,31 @@ type Wrapped = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown,
   g?: unknown, h?: unknown, i?: unknown) => unknown;
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
+
+/** $WMIG_PREEMPT_FUEL fixes the loop iterations between two preemption calls (benchmarks). */
+const FIXED_PREEMPT_FUEL = Number(process.env.WMIG_PREEMPT_FUEL) || 0;
+/** Otherwise the fuel adapts so that preemption calls come about every 50–200 µs. */
+const PREEMPT_INTERVAL_MS = { low: 0.05, high: 0.2 };
+
+/**
+ * Loop iterations between two `wmig.preempt` calls: how long a compute loop runs before it sees a
+ * freeze request. An iteration may take 1 ns or 200 ns (cache misses), so a fixed count bounds
+ * iterations, not time; halving or doubling it by the measured interval bounds time instead, at
+ * the cost of one clock read per call (about every 100 µs).
+ */
+function preemptFuel(): () => number {
+  if (FIXED_PREEMPT_FUEL > 0) return () => FIXED_PREEMPT_FUEL;
+  let fuel = INITIAL_FUEL;
+  let last = performance.now();
+  return () => {
+    const t = performance.now();
+    const dt = t - last;
+    last = t;
+    if (dt > PREEMPT_INTERVAL_MS.high) fuel = Math.max(64, fuel >>> 1);
+    else if (dt < PREEMPT_INTERVAL_MS.low) fuel = Math.min(1 << 24, fuel * 2);
+    return fuel;
+  };
+}
 
 /**
  * One instance of an instrumented WASI command, run synchronously on the calling thread.
@@ -65,6 +91,11 @@ export class Guest {
     const freezePoints = new Set(info.freezePoints);
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.kind !== 'function') continue;
+      if (imp.module === PREEMPT_IMPORT.module && imp.name === PREEMPT_IMPORT.base) {
+        const nextFuel = preemptFuel();
+        imports[PREEMPT_IMPORT.module] = { [PREEMPT_IMPORT.base]: () => (guest!.beforePreempt() ? 0 : nextFuel()) };
+        continue;
+      }
       const impl = imp.module === WASI_MODULE ? host.imports[imp.name] : undefined;
       if (!impl) {
         throw new WmigError('BAD_MODULE', `module imports ${imp.module}.${imp.name}, which wmig does not provide`);
@@ -169,23 +200,58 @@ export class Guest {
   /** Called by every freeze-point import before it does its work. Returns true when it must not run. */
   beforeCall(importName: string): boolean {
     if (this.#rewindingTo !== null) {
-      this.#exports.asyncify_stop_rewind();
-      this.#buffer.release();
-      const expected = this.#rewindingTo;
-      this.#rewindingTo = null;
-      if (expected !== importName) {
-        throw new WmigError('INTERNAL', `rewind reached ${importName}, but the snapshot was taken in ${expected}`);
-      }
+      this.#finishRewind(importName);
     } else if (this.#exports.asyncify_get_state() !== AsyncifyState.Normal) {
       // A call while unwinding means the instrumentation missed a path: fail loudly.
       throw new WmigError('INTERNAL', `${importName} was called while the stack was unwinding`);
     } else if (this.#freezeCheck(this.#callCount + 1, importName)) {
-      this.#exports.asyncify_start_unwind(this.#buffer.borrow());
-      this.#stack = { data: new Uint8Array(0), pendingImport: importName };
+      this.#startUnwind(importName);
       return true;
     }
     this.#callCount++;
     return false;
+  }
+
+  #finishRewind(importName: string): void {
+    this.#exports.asyncify_stop_rewind();
+    this.#buffer.release();
+    const expected = this.#rewindingTo;
+    this.#rewindingTo = null;
+    if (expected !== importName) {
+      throw new WmigError('INTERNAL', `rewind reached ${importName}, but the snapshot was taken in ${expected}`);
+    }
+  }
+
+  /**
+   * Called by the `wmig.preempt` import, which the transform's loop checks call every
+   * `preemptFuel` iterations. Freezes only on a pending request (the worker's shared flag), not
+   * on a call number: preemption points are not WASI calls and do not count as calls.
+   */
+  beforePreempt(): boolean {
+    const name = `${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`;
+    if (this.#rewindingTo !== null) {
+      this.#finishRewind(name);
+      return false;
+    }
+    if (this.#exports.asyncify_get_state() !== AsyncifyState.Normal) {
+      throw new WmigError('INTERNAL', `${name} was called while the stack was unwinding`);
+    }
+    if (this.#freezeCheck(0, name)) {
+      this.#startUnwind(name);
+      return true;
+    }
+    return false;
+  }
+
+  /** A blocking call gave up for a freeze before it had any effect: unwind as if before the call. */
+  interruptCall(importName: string): void {
+    this.#callCount--;
+    this.#startUnwind(importName);
+  }
+
+  #startUnwind(importName: string): void {
+    this.#exports.asyncify_start_unwind(this.#buffer.borrow());
+    this.#stack = { data: new Uint8Array(0), pendingImport: importName };
   }
 
   #enter(): GuestOutcome {
@@ -211,5 +277,14 @@ export class Guest {
 
 /** Wraps a WASI import so that it can freeze instead of running (fixed arity: no rest-args cost). */
 function guestFreezePoint(guest: () => Guest, name: string, impl: Wrapped): Wrapped {
-  return (a, b, c, d, e, f, g, h, i) => (guest().beforeCall(name) ? 0 : impl(a, b, c, d, e, f, g, h, i));
+  return (a, b, c, d, e, f, g, h, i) => {
+    if (guest().beforeCall(name)) return 0;
+    try {
+      return impl(a, b, c, d, e, f, g, h, i);
+    } catch (error) {
+      if (!(error instanceof FreezeInterrupt)) throw error;
+      guest().interruptCall(name);
+      return 0;
+    }
+  };
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { WmigError } from '../errors.js';
+import type { SocketBridge } from '../wasi/socket-bridge.js';
 import { Lifecycle, isFinal, type ProcessState } from './lifecycle.js';
 import {
   FREEZE_FLAG,
@@ -14,7 +15,7 @@ import {
 export type { ProcessState } from './lifecycle.js';
 export type { FreezeReport, FreezeTimings } from './messages.js';
 
-/** How a process ended. `callCount`: WASI calls made since the program first started. */
+/** How a process ended. `callCount`: WASI calls made since the program first started (-1 if killed). */
 export type ProcessResult =
   | { state: 'exited'; code: number; callCount: number }
   | { state: 'trapped'; message: string; callCount: number }
@@ -36,6 +37,8 @@ type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 type WorkerInitData = OmitEach<WorkerInit, 'control' | 'requests'>;
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** Exit status reported for a killed guest, like a shell's for SIGKILL. */
+const KILLED_STATUS = 137;
 const now = () => performance.timeOrigin + performance.now();
 
 /**
@@ -51,14 +54,18 @@ export class WmigProcess extends EventEmitter {
   readonly #requests = new MessageChannel();
   readonly #pending = new Map<number, { resolve: (r: FreezeReport) => void; reject: (e: Error) => void }>();
   #nextRequestId = 1;
+  #killed = false;
   #settle!: (result: ProcessResult) => void;
   #fail!: (error: Error) => void;
+  readonly #bridge: SocketBridge | undefined;
   /** Resolves when the guest is gone (exited, trapped or frozen); rejects if wmig itself failed. */
   readonly result: Promise<ProcessResult>;
 
   /** @internal Use `run()` or `thaw()`. */
-  constructor(init: WorkerInitData, transfer: ArrayBuffer[] = []) {
+  constructor(init: WorkerInitData, transfer: ArrayBuffer[] = [], bridge?: SocketBridge) {
     super();
+    this.#bridge = bridge;
+    bridge?.attach(this.#flag);
     this.result = new Promise((resolve, reject) => {
       this.#settle = resolve;
       this.#fail = reject;
@@ -66,12 +73,21 @@ export class WmigProcess extends EventEmitter {
     this.#lifecycle.on('change', (to: ProcessState, from: ProcessState) => this.emit('state', to, from));
     const workerData = { ...init, control: this.#flag.buffer, requests: this.#requests.port2 } as WorkerInit;
     this.#lifecycle.transition(init.kind === 'start' ? 'running' : 'thawing');
-    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [this.#requests.port2, ...transfer] });
+    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [this.#requests.port2, ...transfer, ...(bridge ? [bridge.init.port] : [])] });
     this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
     this.#worker.on('error', (error) => this.#abort(new WmigError('INTERNAL', `guest worker failed: ${error.message}`, { cause: error })));
     this.#worker.on('exit', () => {
-      if (!isFinal(this.#lifecycle.state)) this.#abort(new WmigError('INTERNAL', 'guest worker exited unexpectedly'));
+      if (isFinal(this.#lifecycle.state)) return;
+      if (this.#killed) {
+        this.#lifecycle.transition('exited');
+        this.#finish({ state: 'exited', code: KILLED_STATUS, callCount: -1 });
+      } else this.#abort(new WmigError('INTERNAL', 'guest worker exited unexpectedly'));
     });
+  }
+
+  /** The addresses this process listens on for its guest (`--listen`), in guest fd order. */
+  get listening(): string[] {
+    return this.#bridge ? [...this.#bridge.addresses] : [];
   }
 
   get state(): ProcessState {
@@ -100,11 +116,14 @@ export class WmigProcess extends EventEmitter {
     // The message must be queued before the flag is raised: the worker reads it synchronously.
     this.#requests.port1.postMessage(request);
     Atomics.store(this.#flag, FREEZE_FLAG, 1);
+    // Wakes a guest that is blocked in a host call (sleep, stdin) so it can freeze there.
+    Atomics.notify(this.#flag, FREEZE_FLAG);
     return done;
   }
 
-  /** Stops the guest at once, without a snapshot. */
+  /** Stops the guest at once, without a snapshot; `result` then reports exit status 137 (as SIGKILL). */
   async kill(): Promise<void> {
+    this.#killed = true;
     await this.#worker.terminate();
   }
 
@@ -158,6 +177,7 @@ export class WmigProcess extends EventEmitter {
     }
     this.#pending.clear();
     this.#requests.port1.close();
+    this.#bridge?.close();
     this.#settle(result);
   }
 
@@ -166,6 +186,7 @@ export class WmigProcess extends EventEmitter {
     for (const { reject } of this.#pending.values()) reject(error);
     this.#pending.clear();
     this.#requests.port1.close();
+    this.#bridge?.close();
     this.#fail(error);
     void this.#worker.terminate();
   }

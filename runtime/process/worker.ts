@@ -4,6 +4,7 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { Guest, type GuestOutcome } from '../engine/guest.js';
+import type { FreezeSignal } from '../engine/interrupt.js';
 import { WmigError } from '../errors.js';
 import { writeSnapshotFile } from '../snapshot/file.js';
 import { decodeSnapshot, snapshotBytes } from '../snapshot/format.js';
@@ -16,6 +17,15 @@ const init = workerData as WorkerInit;
 const flag = new Int32Array(init.control);
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(message, transfer);
 const now = () => performance.timeOrigin + performance.now();
+
+/** Lets blocking host calls (sleep, stdin) wake up and give way when a freeze is requested. */
+const freezeSignal: FreezeSignal = {
+  requested: () => Atomics.load(flag, FREEZE_FLAG) !== 0,
+  wait: (ms) => {
+    Atomics.wait(flag, FREEZE_FLAG, 0, ms);
+    return Atomics.load(flag, FREEZE_FLAG) !== 0;
+  },
+};
 
 function freezeCheck(callNumber: number): boolean {
   return Atomics.load(flag, FREEZE_FLAG) !== 0 || callNumber === init.freezeAtCall?.callNumber;
@@ -76,12 +86,14 @@ function errorReport(error: unknown) {
 function boot(): { guest: Guest; host: WasiHost; outcome: () => GuestOutcome } {
   if (init.kind === 'start') {
     const host = new WasiHost(init.wasi);
+    host.setFreezeSignal(freezeSignal);
     const guest = Guest.instantiate(init.module, init.info, host, freezeCheck);
     return { guest, host, outcome: () => guest.start() };
   }
   // The main thread verified checksums and page hashes before sending the bytes.
   const snapshot = decodeSnapshot(init.snapshot, { verify: false });
   const host = WasiHost.restore(snapshot.host, snapshot.files, init.restore);
+  host.setFreezeSignal(freezeSignal);
   const guest = Guest.instantiate(init.module, init.info, host, freezeCheck);
   guest.restore(snapshot, Number(snapshot.meta.callCount ?? 0));
   return { guest, host, outcome: () => guest.resume() };

@@ -21,8 +21,12 @@ export interface StdioHandle extends HandleBase {
   kind: 'stdio';
   stream: 0 | 1 | 2;
   hostFd: number;
-  /** Bytes read from (stdin) or written to (stdout/stderr) the stream so far. */
+  /** Bytes taken from the host stream (stdin: including `pending`) or written to it so far. */
   offset: number;
+  /** stdin: bytes taken from the host (by a poll_oneoff readiness check) that the guest has not read yet. */
+  pending?: Uint8Array;
+  /** How to read hostFd without blocking (made on first use; not captured). */
+  source?: { tryRead(dst: Uint8Array): number | null };
 }
 
 /** A preopened mount root or a directory opened with path_open. */
@@ -44,7 +48,22 @@ export interface FileHandle extends HandleBase {
   ino: bigint;
 }
 
-export type Handle = StdioHandle | DirHandle | FileHandle;
+/** A pre-opened listening socket (`--listen`); re-bound on thaw by its guest fd. */
+export interface ListenerHandle extends HandleBase {
+  kind: 'listener';
+  /** The address it listens on in this process ("HOST:PORT"). */
+  address: string;
+  /** Which of this process's bridge listeners it is (listeners are numbered in fd order). */
+  index: number;
+}
+
+/** An accepted connection. Never captured: a freeze with open connections is refused. */
+export interface SocketHandle extends HandleBase {
+  kind: 'socket';
+  conn: { close(): void };
+}
+
+export type Handle = StdioHandle | DirHandle | FileHandle | ListenerHandle | SocketHandle;
 
 export class HandleTable {
   private readonly handles = new Map<number, Handle>();
@@ -76,6 +95,7 @@ export class HandleTable {
     const h = this.get(fd);
     this.handles.delete(fd);
     if (h.kind === 'file') h.io.close();
+    else if (h.kind === 'socket') h.conn.close();
   }
 
   /** fd_renumber: `to` is closed and `from` takes its place. */

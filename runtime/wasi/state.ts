@@ -9,7 +9,9 @@ export interface MountState {
   kind: 'host' | 'memory';
   hostPath?: string;
   readOnly: boolean;
-  /** Contents of a memory mount; file bytes are blobs in HostCapture.files. */
+  /** A host mount whose files travel in the snapshot (in `memfs`) and are written out again on thaw. */
+  carry?: boolean;
+  /** Contents of a memory or carried mount; file bytes are blobs in HostCapture.files. */
   memfs?: MemFsImage;
 }
 
@@ -22,7 +24,8 @@ interface HandleStateBase {
 }
 
 export type HandleState =
-  | (HandleStateBase & { kind: 'stdio'; stream: 0 | 1 | 2; offset: number })
+  | (HandleStateBase & { kind: 'stdio'; stream: 0 | 1 | 2; offset: number; pending?: string })
+  | (HandleStateBase & { kind: 'listener'; address: string })
   | (HandleStateBase & { kind: 'preopen' | 'dir'; mount: string; path: string })
   | (HandleStateBase & { kind: 'file'; mount: string; path: string; offset: number; ino: string });
 
@@ -34,6 +37,10 @@ export interface HostState {
   handles: HandleState[];
   /** Guest-visible monotonic clock at capture, ns as a decimal string. */
   monotonicNs: string;
+  /** Deterministic mode: the virtual clock and the seeded random stream's position. */
+  deterministic?: { seed: string; elapsedNs: string; randomPosition: number };
+  /** A poll_oneoff that gave way to a freeze: its absolute deadlines, for the re-run after thaw. */
+  pendingPoll?: { key: string; deadlines: Record<string, string> };
 }
 
 class Corrupt extends Error {}
@@ -66,6 +73,11 @@ function checkHandle(h: unknown, mounts: Set<string>): void {
   const where = `fd ${h.fd}`;
   if (h.kind === 'stdio') {
     check((h.stream === 0 || h.stream === 1 || h.stream === 2) && isNat(h.offset), `${where}: stdio`);
+    check(h.pending === undefined || isStr(h.pending), `${where}: stdio pending`);
+    return;
+  }
+  if (h.kind === 'listener') {
+    check(isStr(h.address), `${where}: listener address`);
     return;
   }
   check(h.kind === 'preopen' || h.kind === 'dir' || h.kind === 'file', `${where}: kind`);
@@ -87,6 +99,8 @@ export function parseHostState(x: unknown): HostState {
       guestPaths.add(m.guestPath);
       if (m.kind === 'host') {
         check(isStr(m.hostPath), `mount ${m.guestPath}: hostPath`);
+        check(m.carry === undefined || typeof m.carry === 'boolean', `mount ${m.guestPath}: carry`);
+        if (m.carry === true) checkMemfs(m.memfs, `mount ${m.guestPath}`);
       } else {
         check(m.kind === 'memory', `mount ${m.guestPath}: kind`);
         checkMemfs(m.memfs, `mount ${m.guestPath}`);
@@ -101,6 +115,14 @@ export function parseHostState(x: unknown): HostState {
       fds.add(fd);
     }
     check(isU64Str(x.monotonicNs), 'monotonicNs');
+    if (x.deterministic !== undefined) {
+      const d = x.deterministic;
+      check(isObj(d) && isStr(d.seed) && isU64Str(d.elapsedNs) && isNat(d.randomPosition), 'deterministic');
+    }
+    if (x.pendingPoll !== undefined) {
+      const p = x.pendingPoll;
+      check(isObj(p) && isStr(p.key) && isObj(p.deadlines) && Object.values(p.deadlines).every(isI64Str), 'pendingPoll');
+    }
     return x as unknown as HostState;
   } catch (e) {
     if (e instanceof Corrupt) throw new WmigError('CORRUPT_SNAPSHOT', `malformed WASI host state: ${e.message}`);

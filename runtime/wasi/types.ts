@@ -9,6 +9,20 @@ export interface MountSpec {
   /** Host directory, for kind 'host'. */
   hostPath?: string;
   readOnly?: boolean;
+  /**
+   * kind 'host' only: the directory's files travel inside the snapshot (captured at freeze) and are
+   * written out on thaw into the directory bound there, or a fresh temporary directory.
+   */
+  carry?: boolean;
+}
+
+/** The listening sockets of a process (see socket-bridge.ts); the port must be transferred to the worker. */
+export type { BridgeInit } from './sockets.js';
+import type { BridgeInit } from './sockets.js';
+
+/** Deterministic mode: virtual clocks and random_get from this seed. */
+export interface DeterministicSpec {
+  seed: string;
 }
 
 /** Host file descriptors that back the guest's fds 0, 1 and 2. */
@@ -25,6 +39,9 @@ export interface WasiConfig {
   env: [string, string][];
   mounts: MountSpec[];
   stdio?: StdioSpec;
+  /** Listening sockets handed to the guest as fds after the preopens. */
+  sockets?: BridgeInit;
+  deterministic?: DeterministicSpec;
 }
 
 /** Options for re-creating a host from a snapshot on the destination. */
@@ -32,6 +49,8 @@ export interface WasiRestoreOptions {
   /** Destination bindings by guest path; host mounts not named here keep the source's host path. */
   mounts?: MountSpec[];
   stdio?: StdioSpec;
+  /** Listening sockets bound on this machine for the snapshot's listeners, in fd order. */
+  sockets?: BridgeInit;
 }
 
 /** What the host contributes to a snapshot: plain JSON plus file blobs referenced by index. */

@@ -2,7 +2,7 @@
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../dist/runtime/index.js';
-import { CACHE_DIR, dirContents, example, tempDir, wmig, type CliResult } from './wmig.js';
+import { CACHE_DIR, dirContents, example, removeDir, tempDir, wmig, type CliResult } from './wmig.js';
 
 export interface ExampleCase {
   name: string;
@@ -11,6 +11,8 @@ export interface ExampleCase {
   stdin?: string;
   /** Mount a fresh host directory at /data. */
   data?: boolean;
+  /** Fills that directory before the run (freezeThawAt: the source directory). */
+  fixture?: (dir: string) => void;
 }
 
 export const STDIN_TEXT = [
@@ -46,16 +48,22 @@ export function runFlags(c: ExampleCase, dataDir?: string): string[] {
 /** The uninterrupted run through the CLI, plus its WASI call count from the library. */
 export async function oracle(c: ExampleCase): Promise<Oracle> {
   const dir = tempDir();
+  c.fixture?.(dir);
   const result = await wmig(['run', ...runFlags(c, dir), example(c.name), ...(c.args ?? [])], { stdin: c.stdin });
   const files = c.data ? dirContents(dir) : {};
   return { ...result, files, callCount: await countCalls(c) };
 }
 
-async function countCalls(c: ExampleCase): Promise<number> {
+/** The number of WASI calls `c` makes in an uninterrupted run, from the library. */
+export async function countCalls(c: ExampleCase): Promise<number> {
   const dir = tempDir();
-  const input = join(dir, 'stdin.txt');
+  c.fixture?.(dir);
+  const stdio = tempDir();
+  const input = join(stdio, 'stdin.txt');
   writeFileSync(input, c.stdin ?? '');
-  const fds = [openSync(input, 'r'), openSync('/dev/null', 'w'), openSync('/dev/null', 'w')] as const;
+  // Regular files, not /dev/null: a character device looks like a terminal to libc, which then
+  // line-buffers stdout and makes more calls than the CLI runs (with pipes) do.
+  const fds = [openSync(input, 'r'), openSync(join(stdio, 'out'), 'w'), openSync(join(stdio, 'err'), 'w')] as const;
   try {
     const proc = await run(example(c.name), {
       args: c.args,
@@ -69,5 +77,7 @@ async function countCalls(c: ExampleCase): Promise<number> {
     return result.callCount;
   } finally {
     fds.forEach((fd) => closeSync(fd));
+    removeDir(dir);
+    removeDir(stdio);
   }
 }

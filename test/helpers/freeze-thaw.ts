@@ -34,6 +34,7 @@ export async function freezeThawAt(c: ExampleCase, n: number): Promise<Combined>
   const destination = join(work, 'destination');
   const snapshot = join(work, 'frozen.wmig');
   mkdirSync(source);
+  c.fixture?.(source);
   try {
     const frozen = await wmig(
       ['run', ...runFlags(c, source), '--freeze-at-call', String(n), '--snapshot', snapshot, example(c.name), ...(c.args ?? [])],

@@ -1,6 +1,6 @@
 /** Runs the wmig CLI as a fresh OS process, as a user would. */
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,21 +48,27 @@ export function tempDir(prefix = 'wmig-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * Copies a directory tree as a migration tool would: symlinks verbatim, times kept to the
+ * nanosecond (coreutils `cp -a` uses utimensat; Node's cpSync keeps only milliseconds).
+ */
 export function copyDir(from: string, to: string): void {
-  cpSync(from, to, { recursive: true });
+  execFileSync('cp', ['-a', '--no-target-directory', from, to]);
 }
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Every regular file below `dir` with its bytes, keyed by relative path (for byte-for-byte comparison). */
+/** Every regular file below `dir` with its bytes (symlinks as "symlink:TARGET"), keyed by relative path. */
 export function dirContents(dir: string): Record<string, string> {
   const result: Record<string, string> = {};
   const walk = (rel: string) => {
     for (const name of readdirSync(join(dir, rel)).sort()) {
       const path = join(rel, name);
-      if (statSync(join(dir, path)).isDirectory()) walk(path);
+      const st = lstatSync(join(dir, path));
+      if (st.isDirectory()) walk(path);
+      else if (st.isSymbolicLink()) result[path] = `symlink:${readlinkSync(join(dir, path))}`;
       else result[path] = readFileSync(join(dir, path)).toString('base64');
     }
   };

@@ -1,23 +1,21 @@
 import type { Command } from 'commander';
-import { describeSnapshot } from '../../index.js';
-import { readInputFileForCli } from '../read-input.js';
-
-type Description = ReturnType<typeof describeSnapshot>;
+import { inspectSnapshot, type SnapshotDescription as Description } from '../../index.js';
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const row = (label: string, value: string) => `${label.padEnd(16)}${value}`;
 
 function summary(d: Description): string {
   const lines = [
-    `format        v${d.formatVersion}, ${d.fileBytes} bytes (${kib(d.fileBytes)})`,
-    `module        ${d.module.name} sha256:${d.module.digest} (${d.module.embedded ? `embedded, ${d.module.bytes} bytes` : 'not embedded'})`,
-    `memory        ${d.pages.total} pages (${kib(d.memoryBytes)}): ${d.pages.present} present, ${d.pages.elided} all-zero elided`,
-    `stack         ${d.stackBytes} bytes unwound, resumes in ${d.pendingImport}`,
-    `globals       ${d.globals.map((g) => `${g.name}=${g.value}`).join(' ')}`,
+    row('format', `v${d.formatVersion}, ${d.fileBytes} bytes (${kib(d.fileBytes)})`),
+    row('module', `${d.module.name} sha256:${d.module.digest} (${d.module.embedded ? `embedded, ${d.module.bytes} bytes` : 'not embedded'})`),
+    row('memory', `${d.pages.total} pages (${kib(d.memoryBytes)}): ${d.pages.present} present, ${d.pages.elided} all-zero elided`),
+    row('stack', `${d.stackBytes} bytes unwound, resumes in ${d.pendingImport}`),
+    row('globals', d.globals.map((g) => `${g.name}=${g.value}`).join(' ')),
   ];
-  for (const [key, value] of Object.entries(d.meta)) lines.push(`${key.padEnd(14)}${value}`);
+  for (const [key, value] of Object.entries(d.meta)) lines.push(row(key, String(value)));
   lines.push(...describeHost(d.host));
-  lines.push(`files         ${d.files.length} blobs, ${d.files.reduce((n, f) => n + f.bytes, 0)} bytes`);
-  lines.push('sections      ' + d.sections.map((s) => `${s.tag.trim()} ${s.length}`).join(', '));
+  lines.push(row('files', `${d.files.length} blobs, ${d.files.reduce((n, f) => n + f.bytes, 0)} bytes`));
+  lines.push(row('sections', d.sections.map((s) => `${s.tag.trim()} ${s.length}`).join(', ')));
   return lines.join('\n') + '\n';
 }
 
@@ -26,10 +24,10 @@ function describeHost(host: unknown): string[] {
   if (typeof host !== 'object' || host === null) return [];
   const state = host as { args?: string[]; env?: [string, string][]; mounts?: unknown[]; handles?: unknown[] };
   const lines: string[] = [];
-  if (state.args) lines.push(`args          ${JSON.stringify(state.args)}`);
-  if (state.env) lines.push(`env           ${state.env.length} variables`);
-  for (const mount of state.mounts ?? []) lines.push(`mount         ${JSON.stringify(mount)}`);
-  for (const handle of state.handles ?? []) lines.push(`handle        ${JSON.stringify(handle)}`);
+  if (state.args) lines.push(row('args', `${JSON.stringify(state.args)}`));
+  if (state.env) lines.push(row('env', `${state.env.length} variables`));
+  for (const mount of state.mounts ?? []) lines.push(row('mount', `${JSON.stringify(mount)}`));
+  for (const handle of state.handles ?? []) lines.push(row('handle', `${JSON.stringify(handle)}`));
   return lines;
 }
 
@@ -40,7 +38,7 @@ export function registerInspect(program: Command, exit: (code: number) => void):
     .argument('<snapshot>', 'a snapshot file')
     .option('--json', 'print the description as JSON')
     .action((file: string, flags: { json?: boolean }) => {
-      const description = describeSnapshot(readInputFileForCli(file, 'snapshot'));
+      const description = inspectSnapshot(file);
       const text = flags.json
         ? JSON.stringify(description, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n'
         : summary(description);

@@ -10,9 +10,19 @@ export function registerInstrument(program: Command, exit: (code: number) => voi
     .argument('<in>', 'the plain .wasm module')
     .requiredOption('-o, --output <FILE>', 'where to write the instrumented module')
     .option('--cache-dir <DIR>', 'where instrumented modules are cached')
-    .action(async (input: string, flags: { output: string; cacheDir?: string }) => {
+    .option('--preempt', 'add preemption points at loop headers (freezes in compute loops)')
+    .action(async (input: string, flags: { output: string; cacheDir?: string; preempt?: boolean }) => {
       const started = performance.now();
-      const loaded = await loadModule(input, { cacheDir: flags.cacheDir, onProgress: (stage) => say(stage) });
+      let last = started;
+      let lastStage: string | null = null;
+      // Each stage is reported as it starts, with the time the previous one took.
+      const onProgress = (stage: string) => {
+        const t = performance.now();
+        say(lastStage === null ? stage : `${stage} (${lastStage} took ${(t - last).toFixed(0)} ms)`);
+        last = t;
+        lastStage = stage;
+      };
+      const loaded = await loadModule(input, { cacheDir: flags.cacheDir, onProgress, preempt: flags.preempt ?? false });
       try {
         writeFileSync(flags.output, loaded.bytes);
       } catch (error) {

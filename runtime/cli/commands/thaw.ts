@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
 import { thaw, type MountSpec } from '../../index.js';
 import { addFreezeFlags, autoFreezeOptions, type FreezeFlags } from '../freeze-flags.js';
-import { parseDir } from '../options.js';
+import { parseDir, parseListen } from '../options.js';
 import { supervise } from '../supervise.js';
 
 interface ThawFlags extends FreezeFlags {
   dir?: MountSpec[];
   module?: string;
   cacheDir?: string;
+  preempt?: boolean;
+  listen?: string[];
 }
 
 export function registerThaw(program: Command, exit: (code: number) => void): void {
@@ -15,15 +17,20 @@ export function registerThaw(program: Command, exit: (code: number) => void): vo
     .command('thaw')
     .description('resume a frozen process from its snapshot, in this OS process')
     .argument('<snapshot>', 'a snapshot file written by a freeze')
-    .option('--dir <HOST::GUEST>', "re-bind the snapshot's mount at GUEST to this host directory (repeatable)", parseDir)
+    .option('--dir <HOST::GUEST[:ro]>', "re-bind the snapshot's mount at GUEST to this host directory (repeatable; :ro makes it read-only here; " +
+      'a carried mount is written out into it — without --dir, into a new temp dir)', parseDir)
+    .option('--listen <HOST:PORT>', "re-bind the snapshot's listening sockets, in guest fd order, to these addresses (default: the addresses they had)", parseListen)
     .option('--module <FILE>', 'the module, for a snapshot made with --no-embed-module')
-    .option('--cache-dir <DIR>', 'where instrumented modules are cached');
+    .option('--cache-dir <DIR>', 'where instrumented modules are cached')
+    .option('--preempt', 'with --module: instrument it with preemption points (as the frozen run was)');
   addFreezeFlags(command);
   command.action(async (snapshot: string, flags: ThawFlags) => {
     const proc = await thaw(snapshot, {
       mounts: flags.dir,
       module: flags.module,
+      listen: flags.listen,
       cacheDir: flags.cacheDir,
+      preempt: flags.preempt ?? false,
       ...autoFreezeOptions(flags),
     });
     exit(await supervise(proc, { snapshot: flags.snapshot, verbose: flags.verbose ?? false }));

@@ -1,0 +1,248 @@
+/** fd_* calls: reads, writes, seeks, metadata, directory listing. */
+import { parentOf } from '../vfs/path.js';
+import { type CallTable, type HostContext, u32 } from './context.js';
+import {
+  ADVICE_MAX, ERRNO, FDFLAGS, FDFLAGS_ALL, FILETYPE, RIGHTS, SIZEOF, WHENCE,
+  encodeDirent, writeFdstat, writeFilestat, writePrestatDir, type Iovec,
+} from './defs.js';
+import { WasiError } from './errno.js';
+import type { Handle, StdioHandle } from './handles.js';
+import { gather, scatter } from './memory.js';
+import { readySource, writeAll } from './stdio.js';
+
+const utf8 = new TextEncoder();
+
+/**
+ * One read of stdin: bytes a readiness check already took first, else one host read. A read that
+ * would block waits (giving way to a freeze) unless the guest set NONBLOCK (then AGAIN).
+ */
+export function readStdin(cx: HostContext, h: StdioHandle, dst: Uint8Array): number {
+  if (h.pending !== undefined && h.pending.length > 0) {
+    const n = Math.min(dst.length, h.pending.length);
+    dst.set(h.pending.subarray(0, n));
+    h.pending = n === h.pending.length ? undefined : h.pending.slice(n);
+    return n;
+  }
+  if (dst.length === 0) return 0;
+  const source = (h.source ??= readySource(h.hostFd));
+  const attempt = () => source.tryRead(dst);
+  let n: number;
+  if (h.fdflags & FDFLAGS.NONBLOCK) {
+    const got = attempt();
+    if (got === null) throw new WasiError(ERRNO.AGAIN, 'no input ready');
+    n = got;
+  } else {
+    n = cx.block(attempt);
+  }
+  h.offset += n;
+  return n;
+}
+
+export function readv(cx: HostContext, h: Handle, iovs: Iovec[], position: number | undefined): number {
+  const { mem } = cx;
+  if (h.kind === 'stdio') {
+    cx.requireRight(h, RIGHTS.FD_READ);
+    // One read only: a second could block on a pipe or terminal although data was returned.
+    return scatter(mem.u8, iovs, (tmp) => readStdin(cx, h, tmp));
+  }
+  if (h.kind === 'socket') return scatter(mem.u8, iovs, (tmp) => cx.sockets!.recv(cx, h, tmp, false));
+  if (h.kind === 'listener') throw new WasiError(ERRNO.NOTCONN, 'read of a listening socket');
+  if (h.kind !== 'file') throw new WasiError(ERRNO.ISDIR, 'read of a directory');
+  cx.requireRight(h, RIGHTS.FD_READ);
+  const start = position ?? h.offset;
+  let total = 0;
+  for (const v of iovs) {
+    const n = h.io.pread(mem.bytes(v.buf, v.len), start + total);
+    total += n;
+    if (n < v.len) break;
+  }
+  if (position === undefined) h.offset += total;
+  return total;
+}
+
+export function writev(cx: HostContext, h: Handle, iovs: Iovec[], position: number | undefined): number {
+  const { mem } = cx;
+  if (h.kind === 'stdio') {
+    cx.requireRight(h, RIGHTS.FD_WRITE);
+    let total = 0;
+    for (const v of iovs) {
+      writeAll(h.hostFd, mem.bytes(v.buf, v.len));
+      total += v.len;
+    }
+    h.offset += total;
+    return total;
+  }
+  if (h.kind === 'socket') return cx.sockets!.send(h, gather(mem.u8, iovs));
+  if (h.kind === 'listener') throw new WasiError(ERRNO.NOTCONN, 'write to a listening socket');
+  if (h.kind !== 'file') throw new WasiError(ERRNO.BADF, 'write to a directory');
+  cx.requireRight(h, RIGHTS.FD_WRITE);
+  const append = position === undefined && (h.fdflags & FDFLAGS.APPEND) !== 0;
+  const start = position ?? (append ? Number(h.io.stat().size) : h.offset);
+  let total = 0;
+  for (const v of iovs) total += h.io.pwrite(mem.bytes(v.buf, v.len), start + total);
+  if (position === undefined) h.offset = start + total;
+  return total;
+}
+
+function filetypeOf(cx: HostContext, h: Handle): number {
+  switch (h.kind) {
+    case 'file':
+      return FILETYPE.REGULAR_FILE;
+    case 'stdio':
+      return cx.filestatOf(h).filetype;
+    case 'listener':
+    case 'socket':
+      return FILETYPE.SOCKET_STREAM;
+    default:
+      return FILETYPE.DIRECTORY;
+  }
+}
+
+export function fdCalls(cx: HostContext): CallTable {
+  const { mem, table } = cx;
+  const ok = ERRNO.SUCCESS;
+  const syncFd = (fd: number) => {
+    const h = table.get(fd);
+    if (h.kind === 'file') h.io.sync();
+    return ok;
+  };
+  return {
+    fd_advise: (fd: number, _offset: bigint, _len: bigint, advice: number) => {
+      cx.file(fd);
+      return advice > ADVICE_MAX ? ERRNO.INVAL : ok; // advice is only a hint
+    },
+    fd_allocate: (fd: number, offset: bigint, len: bigint) => {
+      const h = cx.file(fd);
+      cx.requireRight(h, RIGHTS.FD_WRITE);
+      const end = Number(offset + len);
+      if (end > Number(h.io.stat().size)) h.io.truncate(end);
+      return ok;
+    },
+    fd_close: (fd: number) => {
+      table.close(fd);
+      return ok;
+    },
+    fd_datasync: syncFd,
+    fd_sync: syncFd,
+    fd_fdstat_get: (fd: number, out: number) => {
+      const h = table.get(fd);
+      const filetype = filetypeOf(cx, h);
+      mem.bytes(u32(out), SIZEOF.fdstat);
+      writeFdstat(mem.dv, u32(out), { filetype, flags: h.fdflags, rightsBase: h.rightsBase, rightsInheriting: h.rightsInheriting });
+      return ok;
+    },
+    fd_fdstat_set_flags: (fd: number, flags: number) => {
+      const h = table.get(fd);
+      if (flags & ~FDFLAGS_ALL) return ERRNO.INVAL;
+      h.fdflags = flags;
+      return ok;
+    },
+    fd_fdstat_set_rights: (fd: number, base: bigint, inheriting: bigint) => {
+      const h = table.get(fd);
+      if (base & ~h.rightsBase || inheriting & ~h.rightsInheriting) return ERRNO.NOTCAPABLE;
+      h.rightsBase = base;
+      h.rightsInheriting = inheriting;
+      return ok;
+    },
+    fd_filestat_get: (fd: number, out: number) => {
+      const st = cx.filestatOf(table.get(fd));
+      mem.bytes(u32(out), SIZEOF.filestat);
+      writeFilestat(mem.dv, u32(out), st);
+      return ok;
+    },
+    fd_filestat_set_size: (fd: number, size: bigint) => {
+      const h = cx.file(fd, ERRNO.INVAL);
+      cx.requireRight(h, RIGHTS.FD_WRITE);
+      h.io.truncate(Number(size));
+      return ok;
+    },
+    fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, fst: number) => {
+      const h = table.get(fd);
+      const [a, m] = cx.times(atim, mtim, fst);
+      if (h.kind === 'stdio' || h.kind === 'listener' || h.kind === 'socket') return ERRNO.BADF;
+      cx.writable(h.mount);
+      if (h.kind === 'file') h.io.setTimes(a, m);
+      else h.mount.backend.setTimes(h.rel, true, a, m);
+      return ok;
+    },
+    fd_pread: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
+      const h = cx.file(fd, ERRNO.ISDIR);
+      mem.putU32(u32(out), readv(cx, h, mem.iovecs(u32(iovs), count >>> 0), Number(offset)));
+      return ok;
+    },
+    fd_pwrite: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
+      const h = cx.file(fd);
+      mem.putU32(u32(out), writev(cx, h, mem.iovecs(u32(iovs), count >>> 0), Number(offset)));
+      return ok;
+    },
+    fd_read: (fd: number, iovs: number, count: number, out: number) => {
+      const h = table.get(fd);
+      const list = mem.iovecs(u32(iovs), count >>> 0);
+      mem.bytes(u32(out), 4); // fail before reading, not after the bytes were consumed
+      mem.putU32(u32(out), readv(cx, h, list, undefined));
+      return ok;
+    },
+    fd_write: (fd: number, iovs: number, count: number, out: number) => {
+      const h = table.get(fd);
+      mem.putU32(u32(out), writev(cx, h, mem.iovecs(u32(iovs), count >>> 0), undefined));
+      return ok;
+    },
+    fd_prestat_get: (fd: number, out: number) => {
+      const h = table.get(fd);
+      if (h.kind !== 'preopen') return ERRNO.BADF; // wasi-libc scans fds from 3 until BADF
+      mem.bytes(u32(out), SIZEOF.prestat);
+      writePrestatDir(mem.dv, u32(out), utf8.encode(h.mount.spec.guestPath).length);
+      return ok;
+    },
+    fd_prestat_dir_name: (fd: number, ptr: number, len: number) => {
+      const h = table.get(fd);
+      if (h.kind !== 'preopen') return ERRNO.BADF;
+      const name = utf8.encode(h.mount.spec.guestPath);
+      if ((len >>> 0) < name.length) return ERRNO.NAMETOOLONG;
+      mem.bytes(u32(ptr), name.length).set(name);
+      return ok;
+    },
+    fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, usedPtr: number) => {
+      const h = cx.dir(fd);
+      const { backend } = h.mount;
+      const entries = [
+        { name: '.', ino: backend.stat(h.rel, true).ino, filetype: FILETYPE.DIRECTORY },
+        { name: '..', ino: backend.stat(parentOf(h.rel), true).ino, filetype: FILETYPE.DIRECTORY },
+        ...backend.readdir(h.rel),
+      ];
+      const out = mem.bytes(u32(buf), bufLen >>> 0);
+      let used = 0;
+      // The cookie is the index of the next entry; a truncated last entry tells libc to retry with a bigger buffer.
+      for (let i = Number(cookie); i < entries.length && used < out.length; i++) {
+        const e = entries[i]!;
+        const d = encodeDirent(BigInt(i + 1), e.ino, e.filetype, utf8.encode(e.name));
+        const n = Math.min(d.length, out.length - used);
+        out.set(d.subarray(0, n), used);
+        used += n;
+      }
+      mem.putU32(u32(usedPtr), used);
+      return ok;
+    },
+    fd_renumber: (from: number, to: number) => {
+      table.renumber(from, to);
+      return ok;
+    },
+    fd_seek: (fd: number, offset: bigint, whence: number, out: number) => {
+      const h = cx.file(fd);
+      let base: bigint;
+      if (whence === WHENCE.SET) base = 0n;
+      else if (whence === WHENCE.CUR) base = BigInt(h.offset);
+      else if (whence === WHENCE.END) base = h.io.stat().size;
+      else return ERRNO.INVAL;
+      const next = base + offset;
+      if (next < 0n || next > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.INVAL;
+      h.offset = Number(next);
+      mem.putU64(u32(out), next);
+      return ok;
+    },
+    fd_tell: (fd: number, out: number) => {
+      mem.putU64(u32(out), BigInt(cx.file(fd).offset));
+      return ok;
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/** path_* calls: open, create, remove, rename, links, metadata. */
+import type { Backend } from '../vfs/backend.js';
+import { type CallTable, type HostContext, u32 } from './context.js';
+import { ERRNO, FDFLAGS, FDFLAGS_ALL, FILETYPE, LOOKUPFLAGS, OFLAGS, RIGHTS, RIGHTS_WRITE, SIZEOF, writeFilestat } from './defs.js';
+import { errnoOf } from './errno.js';
+import type { Handle } from './handles.js';
+
+const utf8 = new TextEncoder();
+
+/** The open mode implied by rights (as wasi-libc and Rust std request them) and the append flag. */
+export function accessOf(rights: bigint, fdflags: number): { read: boolean; write: boolean } {
+  return {
+    read: (rights & (RIGHTS.FD_READ | RIGHTS.FD_READDIR)) !== 0n,
+    write: (rights & RIGHTS_WRITE) !== 0n || (fdflags & FDFLAGS.APPEND) !== 0,
+  };
+}
+
+function exists(backend: Backend, rel: string, follow: boolean): boolean {
+  try {
+    backend.stat(rel, follow);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === ERRNO.NOENT) return false;
+    throw e;
+  }
+}
+
+function pathOpen(cx: HostContext, fd: number, dirflags: number, ptr: number, len: number, oflags: number,
+  rightsBase: bigint, rightsInheriting: bigint, fdflags: number, out: number): number {
+  const p = cx.path(fd, ptr, len);
+  if (fdflags & ~FDFLAGS_ALL || oflags & ~15) return ERRNO.INVAL;
+  const create = (oflags & OFLAGS.CREAT) !== 0;
+  const directory = (oflags & OFLAGS.DIRECTORY) !== 0 || p.trailingSlash;
+  if (create && directory) return ERRNO.INVAL;
+  const follow = (dirflags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
+  // Rights cannot exceed what the directory passes on.
+  const base = rightsBase & p.dir.rightsInheriting;
+  const inheriting = rightsInheriting & p.dir.rightsInheriting;
+  // O_DIRECTORY opens for listing whatever rights were asked for (POSIX opendir is read-only).
+  const access = accessOf(base, fdflags);
+  const read = access.read;
+  const write = access.write && !directory;
+  const truncate = (oflags & OFLAGS.TRUNC) !== 0;
+  if (p.dir.mount.spec.readOnly) {
+    if (write || truncate) return ERRNO.ROFS;
+    if (create && !exists(p.backend, p.rel, follow)) return ERRNO.ROFS;
+  }
+  const opened = p.backend.open(p.rel, { read, write, create, exclusive: (oflags & OFLAGS.EXCL) !== 0, truncate, directory, follow });
+  const common = { mount: p.dir.mount, rel: p.rel, fdflags, rightsBase: base, rightsInheriting: inheriting };
+  const h: Handle = opened.kind === 'dir'
+    ? { kind: 'dir', ...common }
+    : { kind: 'file', ...common, offset: 0, io: opened.io, ino: opened.ino };
+  try {
+    cx.mem.putU32(out, cx.table.add(h));
+  } catch (e) {
+    if (h.kind === 'file') h.io.close();
+    throw e;
+  }
+  return ERRNO.SUCCESS;
+}
+
+export function pathCalls(cx: HostContext): CallTable {
+  const { mem } = cx;
+  const ok = ERRNO.SUCCESS;
+  return {
+    path_create_directory: (fd: number, ptr: number, len: number) => {
+      const p = cx.path(fd, u32(ptr), len >>> 0);
+      cx.writable(p.dir.mount);
+      p.backend.mkdir(p.rel);
+      return ok;
+    },
+    path_filestat_get: (fd: number, flags: number, ptr: number, len: number, out: number) => {
+      const p = cx.path(fd, u32(ptr), len >>> 0);
+      const st = p.backend.stat(p.rel, (flags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0);
+      if (p.trailingSlash && st.filetype !== FILETYPE.DIRECTORY) return ERRNO.NOTDIR;
+      mem.bytes(u32(out), SIZEOF.filestat);
+      writeFilestat(mem.dv, u32(out), st);
+      return ok;
+    },
+    path_filestat_set_times: (fd: number, flags: number, ptr: number, len: number, atim: bigint, mtim: bigint, fst: number) => {
+      const p = cx.path(fd, u32(ptr), len >>> 0);
+      const [a, m] = cx.times(atim, mtim, fst);
+      cx.writable(p.dir.mount);
+      p.backend.setTimes(p.rel, (flags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0, a, m);
+      return ok;
+    },
+    path_link: (oldFd: number, _oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
+      const from = cx.path(oldFd, u32(oldPtr), oldLen >>> 0);
+      const to = cx.path(newFd, u32(newPtr), newLen >>> 0);
+      if (from.dir.mount !== to.dir.mount) return ERRNO.XDEV;
+      cx.writable(to.dir.mount);
+      from.backend.link(from.rel, to.rel);
+      return ok;
+    },
+    path_open: (fd: number, dirflags: number, ptr: number, len: number, oflags: number,
+      rightsBase: bigint, rightsInheriting: bigint, fdflags: number, out: number) => pathOpen(
+      cx, fd, dirflags, u32(ptr), len >>> 0, oflags, rightsBase, rightsInheriting, fdflags, u32(out)),
+    path_readlink: (fd: number, ptr: number, len: number, buf: number, bufLen: number, usedPtr: number) => {
+      const p = cx.path(fd, u32(ptr), len >>> 0);
+      const target = utf8.encode(p.backend.readlink(p.rel));
+      const n = Math.min(target.length, bufLen >>> 0);
+      mem.bytes(u32(buf), n).set(target.subarray(0, n));
+      mem.putU32(u32(usedPtr), n);
+      return ok;
+    },
+    path_remove_directory: (fd: number, ptr: number, len: number) => {
+      const p = cx.path(fd, u32(ptr), len >>> 0);
+      cx.writable(p.dir.mount);
+      p.backend.rmdir(p.rel);
+      return ok;
+    },
+    path_rename: (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
+      const from = cx.path(fd, u32(oldPtr), oldLen >>> 0);
+      const to = cx.path(newFd, u32(newPtr), newLen >>> 0);
+      if (from.dir.mount !== to.dir.mount) return ERRNO.XDEV;
+      cx.writable(to.dir.mount);
+      from.backend.rename(from.rel, to.rel);
+      return ok;
+    },
+    path_symlink: (oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number) => {
+      const target = mem.string(u32(oldPtr), oldLen >>> 0);
+      const p = cx.path(fd, u32(newPtr), newLen >>> 0);
+      cx.writable(p.dir.mount);
+      p.backend.symlink(target, p.rel);
+      return ok;
+    },
+    path_unlink_file: (fd: number, ptr: number, len: number) => {
+      const p = cx.path(fd, u32(ptr), len >>> 0);
+      cx.writable(p.dir.mount);
+      if (p.trailingSlash) {
+        return p.backend.stat(p.rel, false).filetype === FILETYPE.DIRECTORY ? ERRNO.ISDIR : ERRNO.NOTDIR;
+      }
+      p.backend.unlink(p.rel);
+      return ok;
+    },
+  };
+}

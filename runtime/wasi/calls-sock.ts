@@ -1,0 +1,62 @@
+/** sock_* calls on pre-opened listeners (`--listen`) and the connections they accept. */
+import { type CallTable, type HostContext, u32 } from './context.js';
+import { ERRNO, FDFLAGS, RIGHTS, SDFLAGS_ALL } from './defs.js';
+import type { Handle, SocketHandle } from './handles.js';
+import { gather, scatter } from './memory.js';
+
+export const RIGHTS_LISTENER = RIGHTS.SOCK_ACCEPT | RIGHTS.FD_FDSTAT_SET_FLAGS | RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE;
+export const RIGHTS_SOCKET = RIGHTS.FD_READ | RIGHTS.FD_WRITE | RIGHTS.SOCK_SHUTDOWN | RIGHTS.FD_FDSTAT_SET_FLAGS |
+  RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE;
+const RECV_PEEK = 1;
+
+/** A connection handle, or the errno for what `h` is instead. */
+function connection(h: Handle): SocketHandle | number {
+  if (h.kind === 'socket') return h;
+  return h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.NOTSOCK;
+}
+
+export function sockCalls(cx: HostContext): CallTable {
+  const { mem, table } = cx;
+  return {
+    sock_accept: (fd: number, flags: number, out: number) => {
+      const h = table.get(fd);
+      if (h.kind !== 'listener') return ERRNO.NOTSOCK;
+      if (flags & ~FDFLAGS.NONBLOCK) return ERRNO.INVAL;
+      mem.bytes(u32(out), 4);
+      const nonblocking = (h.fdflags & FDFLAGS.NONBLOCK) !== 0;
+      const conn = cx.sockets!.accept(cx, h, nonblocking);
+      const s: SocketHandle = { kind: 'socket', conn, fdflags: flags & FDFLAGS.NONBLOCK, rightsBase: RIGHTS_SOCKET, rightsInheriting: 0n };
+      mem.putU32(u32(out), table.add(s));
+      return ERRNO.SUCCESS;
+    },
+    sock_recv: (fd: number, iovs: number, count: number, riFlags: number, outLen: number, outFlags: number) => {
+      const h = connection(table.get(fd));
+      if (typeof h === 'number') return h;
+      const list = mem.iovecs(u32(iovs), count >>> 0);
+      mem.bytes(u32(outLen), 4);
+      mem.bytes(u32(outFlags), 2);
+      // RECV_WAITALL is treated as a plain read: waiting for more after bytes were taken could not give way to a freeze.
+      const n = scatter(mem.u8, list, (tmp) => cx.sockets!.recv(cx, h, tmp, (riFlags & RECV_PEEK) !== 0));
+      mem.putU32(u32(outLen), n);
+      mem.dv.setUint16(u32(outFlags), 0, true);
+      return ERRNO.SUCCESS;
+    },
+    sock_send: (fd: number, iovs: number, count: number, _siFlags: number, outLen: number) => {
+      const h = connection(table.get(fd));
+      if (typeof h === 'number') return h;
+      const list = mem.iovecs(u32(iovs), count >>> 0);
+      mem.bytes(u32(outLen), 4);
+      mem.putU32(u32(outLen), cx.sockets!.send(h, gather(mem.u8, list)));
+      return ERRNO.SUCCESS;
+    },
+    sock_shutdown: (fd: number, how: number) => {
+      const h = table.get(fd);
+      if (how & ~SDFLAGS_ALL) return ERRNO.INVAL;
+      const c = connection(h);
+      if (typeof c === 'number') return c;
+      if (how === 0) return ERRNO.INVAL;
+      cx.sockets!.shutdown(c, how);
+      return ERRNO.SUCCESS;
+    },
+  };
+}

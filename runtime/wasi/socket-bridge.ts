@@ -1,0 +1,137 @@
+/**
+ * Pre-opened listening sockets (`--listen HOST:PORT`, like wasmtime's --tcplisten), main-thread side.
+ *
+ * Design: Node has no synchronous socket API and the guest runs synchronously in a worker thread,
+ * so the main thread owns the net.Servers and every connection. It forwards connections, data and
+ * EOF to the worker as messages on a MessageChannel and then wakes the worker's wait with
+ * Atomics.notify on the process's control flag (the same word freeze requests are signalled on).
+ * The worker drains the messages synchronously (receiveMessageOnPort) inside its blocking calls,
+ * which wait in slices and give way to a freeze (FreezeInterrupt), so neither a blocked accept/recv
+ * nor a freeze request ever blocks the main thread. Sends go the other way as messages and are
+ * written by the main thread (buffered, no backpressure towards the guest).
+ *
+ * Freeze policy: a process with open (or accepted-but-not-yet-taken) connections refuses to freeze
+ * (WmigError BUSY, it keeps running); between connections it freezes, and on thaw its listeners
+ * are re-bound by guest fd to the addresses the destination names.
+ */
+import net from 'node:net';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { WmigError } from '../errors.js';
+import type { BridgeCommand, BridgeEvent, BridgeInit } from './sockets.js';
+
+/** "HOST:PORT", "[V6]:PORT" or "PORT" (127.0.0.1); port 0 picks a free port. */
+export function parseListenAddress(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new WmigError('USAGE', `expected HOST:PORT to listen on, got "${value}"`);
+  }
+  return { host: m[1] || m[2] || '127.0.0.1', port };
+}
+
+const formatAddress = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+export class SocketBridge {
+  private readonly channel = new MessageChannel();
+  private readonly conns = new Map<number, net.Socket>();
+  private nextId = 1;
+  private flag: Int32Array | undefined;
+  private closed = false;
+
+  private constructor(private readonly servers: net.Server[], readonly addresses: string[]) {
+    servers.forEach((server, listener) => server.on('connection', (socket) => this.onConnection(listener, socket)));
+    this.channel.port1.on('message', (command: BridgeCommand) => this.onCommand(command));
+  }
+
+  /** Binds every address (before the guest runs); fails with CANT_WRITE if one cannot be bound. */
+  static async listen(addresses: string[]): Promise<SocketBridge> {
+    const servers: net.Server[] = [];
+    const bound: string[] = [];
+    try {
+      for (const address of addresses) {
+        const { host, port } = parseListenAddress(address);
+        const server = net.createServer({ pauseOnConnect: false });
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host, port, exclusive: true }, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        servers.push(server);
+        const actual = server.address() as net.AddressInfo;
+        bound.push(formatAddress(actual.address, actual.port));
+      }
+    } catch (e) {
+      for (const s of servers) s.close();
+      throw new WmigError('CANT_WRITE', `cannot listen on ${addresses[servers.length]}: ${(e as Error).message}`);
+    }
+    return new SocketBridge(servers, bound);
+  }
+
+  /** What the worker needs; `port` must be in the worker's transfer list. */
+  get init(): BridgeInit {
+    return { port: this.channel.port2, addresses: this.addresses };
+  }
+
+  /** The Int32 word the worker waits on; notified after every event. */
+  attach(flag: Int32Array): void {
+    this.flag = flag;
+  }
+
+  private post(event: BridgeEvent): void {
+    if (this.closed) return;
+    this.channel.port1.postMessage(event);
+    if (this.flag) Atomics.notify(this.flag, 0);
+  }
+
+  private onConnection(listener: number, socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const id = this.nextId++;
+    this.conns.set(id, socket);
+    socket.setNoDelay(true);
+    this.post({ t: 'conn', listener, id });
+    socket.on('data', (chunk: Buffer) => this.post({ t: 'data', id, bytes: new Uint8Array(chunk) }));
+    socket.on('end', () => this.post({ t: 'end', id }));
+    socket.on('close', () => {
+      if (this.conns.delete(id)) this.post({ t: 'end', id });
+    });
+    socket.on('error', () => {});
+  }
+
+  private onCommand(command: BridgeCommand): void {
+    const socket = this.conns.get(command.id);
+    if (socket === undefined) return;
+    switch (command.t) {
+      case 'send':
+        socket.write(command.bytes);
+        return;
+      case 'shutdown':
+        if (command.how & 2) socket.end();
+        return;
+      case 'close':
+        this.conns.delete(command.id);
+        socket.end();
+        socket.once('finish', () => socket.destroy());
+        return;
+    }
+  }
+
+  /** Stops listening and drops every connection (the process ended or was frozen). */
+  close(): void {
+    if (this.closed) return;
+    // The guest's last sends and closes may still be queued (the worker's exit message travels on
+    // another port and can arrive first): carry them out before dropping the connections.
+    for (let m = receiveMessageOnPort(this.channel.port1); m !== undefined; m = receiveMessageOnPort(this.channel.port1)) {
+      this.onCommand(m.message as BridgeCommand);
+    }
+    this.closed = true;
+    for (const s of this.servers) s.close();
+    for (const c of this.conns.values()) c.end();
+    this.conns.clear();
+    this.channel.port1.close();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The worker's end of the socket bridge (see socket-bridge.ts for the design). Node has no
+ * synchronous socket API, so the main thread owns the listening servers and the connections and
+ * forwards their events as messages; the guest's thread drains them synchronously with
+ * receiveMessageOnPort while it waits (in slices, woken early by the bridge, giving way to a
+ * freeze). Sends are posted to the main thread and never block (no backpressure: the main thread
+ * buffers).
+ */
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { HostContext } from './context.js';
+import { ERRNO } from './defs.js';
+import { WasiError } from './errno.js';
+import type { ListenerHandle, SocketHandle } from './handles.js';
+
+/** Main thread → worker. */
+export type BridgeEvent =
+  | { t: 'conn'; listener: number; id: number }
+  | { t: 'data'; id: number; bytes: Uint8Array }
+  | { t: 'end'; id: number };
+
+/** Worker → main thread. */
+export type BridgeCommand =
+  | { t: 'send'; id: number; bytes: Uint8Array }
+  | { t: 'shutdown'; id: number; how: number }
+  | { t: 'close'; id: number };
+
+/** What the worker is told about the bridge at start. */
+export interface BridgeInit {
+  port: MessagePort;
+  /** Actual listening addresses ("HOST:PORT"), by listener index = fd order. */
+  addresses: string[];
+}
+
+export class Connection {
+  inbound: Uint8Array[] = [];
+  eof = false;
+  readShut = false;
+  writeShut = false;
+  constructor(readonly id: number, private readonly client: SocketClient) {}
+
+  buffered(): number {
+    return this.inbound.reduce((n, b) => n + b.length, 0);
+  }
+
+  close(): void {
+    this.client.closeConnection(this);
+  }
+}
+
+export class SocketClient {
+  private readonly conns = new Map<number, Connection>();
+  private readonly queues: Connection[][];
+
+  constructor(private readonly port: MessagePort, readonly addresses: string[]) {
+    this.queues = addresses.map(() => []);
+  }
+
+  private pump(): void {
+    for (let m = receiveMessageOnPort(this.port); m !== undefined; m = receiveMessageOnPort(this.port)) {
+      const e = m.message as BridgeEvent;
+      if (e.t === 'conn') {
+        const c = new Connection(e.id, this);
+        this.conns.set(e.id, c);
+        this.queues[e.listener]?.push(c);
+      } else {
+        const c = this.conns.get(e.id);
+        if (c === undefined) continue;
+        if (e.t === 'data') c.inbound.push(e.bytes);
+        else c.eof = true;
+      }
+    }
+  }
+
+  private post(command: BridgeCommand): void {
+    this.port.postMessage(command);
+  }
+
+  /** Connections accepted by the host and waiting for sock_accept on this listener. */
+  waiting(h: ListenerHandle): number {
+    this.pump();
+    return this.queues[h.index]?.length ?? 0;
+  }
+
+  accept(cx: HostContext, h: ListenerHandle, nonblocking: boolean): Connection {
+    const attempt = () => {
+      this.pump();
+      return this.queues[h.index]?.shift() ?? null;
+    };
+    if (!nonblocking) return cx.block(attempt);
+    const c = attempt();
+    if (c === null) throw new WasiError(ERRNO.AGAIN, 'no connection waiting');
+    return c;
+  }
+
+  /** Bytes readable now (0 at EOF), or null when a read would block. */
+  available(h: SocketHandle): number | null {
+    this.pump();
+    const c = h.conn as Connection;
+    const n = c.buffered();
+    if (n > 0) return n;
+    return c.eof || c.readShut ? 0 : null;
+  }
+
+  /** One read of up to dst.length bytes (0 at EOF); `peek` leaves them in the buffer. */
+  recv(cx: HostContext, h: SocketHandle, dst: Uint8Array, peek: boolean, nonblocking = (h.fdflags & 4) !== 0): number {
+    const c = h.conn as Connection;
+    const attempt = () => (this.available(h) === null ? null : true);
+    if (nonblocking) {
+      if (attempt() === null) throw new WasiError(ERRNO.AGAIN, 'no data');
+    } else {
+      cx.block(attempt);
+    }
+    let n = 0;
+    const chunks = c.inbound;
+    let i = 0;
+    while (n < dst.length && i < chunks.length) {
+      const b = chunks[i]!;
+      const take = Math.min(b.length, dst.length - n);
+      dst.set(b.subarray(0, take), n);
+      n += take;
+      if (!peek) {
+        if (take === b.length) i++;
+        else chunks[i] = b.subarray(take);
+      } else i++;
+    }
+    if (!peek) c.inbound = chunks.slice(i);
+    return n;
+  }
+
+  send(h: SocketHandle, bytes: Uint8Array): number {
+    const c = h.conn as Connection;
+    if (c.writeShut) throw new WasiError(ERRNO.PIPE, 'socket shut down for writing');
+    if (bytes.length > 0) this.post({ t: 'send', id: c.id, bytes });
+    return bytes.length;
+  }
+
+  shutdown(h: SocketHandle, how: number): void {
+    const c = h.conn as Connection;
+    if (how & 1) c.readShut = true;
+    if (how & 2) c.writeShut = true;
+    this.post({ t: 'shutdown', id: c.id, how });
+  }
+
+  closeConnection(c: Connection): void {
+    if (!this.conns.delete(c.id)) return;
+    this.post({ t: 'close', id: c.id });
+  }
+
+  /** Why the sockets cannot be captured now, or undefined when they can (no connections anywhere). */
+  busy(): string | undefined {
+    this.pump();
+    const waiting = this.queues.reduce((n, q) => n + q.length, 0);
+    const open = this.conns.size - waiting;
+    if (open > 0) return `${open} open socket connection(s)`;
+    if (waiting > 0) return `${waiting} connection(s) waiting to be accepted`;
+    return undefined;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Issue 4: precise instrumentation scope and preemption points.
+ * - the call-graph scan (transforms/code-scan.ts) on hand-written modules;
+ * - precise scope instruments fewer functions than Asyncify's own analysis, never one too few
+ *   (a function reaching fd_write through the table stays instrumented and unwinds correctly);
+ * - preemption points: a compute loop with no WASI call freezes (CLI --preempt --freeze-after)
+ *   and thaws in a new process with output identical to the uninterrupted run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import binaryen from 'binaryen';
+import { afterAll, describe, expect, it } from 'vitest';
+import { instrument, PREEMPT_IMPORT } from '../transforms/index.js';
+import { canReach, recursiveFunctions, scanModule } from '../transforms/code-scan.js';
+import { insertPreemptChecks } from '../transforms/preempt.js';
+import { removeDir, ROOT, tempDir, wmig } from './helpers/wmig.js';
+
+function wat(text: string): Uint8Array {
+  const module = binaryen.parseText(text);
+  try {
+    module.setFeatures(binaryen.Features.MutableGlobals);
+    expect(module.validate()).toBe(1);
+    return module.emitBinary();
+  } finally {
+    module.dispose();
+  }
+}
+
+// $viaTable reaches fd_write only through call_indirect of type $ii (the table holds $write of that
+// type); $compute calls through type $i, whose only table entry ($pure) reaches nothing.
+const SCOPE_WAT = `
+(module
+  (type $ii (func (param i32) (result i32)))
+  (type $i (func (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (table 2 funcref)
+  (elem (i32.const 0) $write $pure)
+  (global $sp (mut i32) (i32.const 1024))
+  (func $write (param $x i32) (result i32)
+    (call $fd_write (local.get $x) (i32.const 0) (i32.const 0) (i32.const 0)))
+  (func $pure (result i32) (i32.const 42))
+  (func $viaTable (param $x i32) (result i32)
+    (call_indirect (type $ii) (local.get $x) (i32.const 0)))
+  (func $compute (result i32)
+    (call_indirect (type $i) (i32.const 1)))
+  (func $rec (param $n i32) (result i32)
+    (if (result i32) (local.get $n)
+      (then (call $rec (i32.sub (local.get $n) (i32.const 1))))
+      (else (i32.const 0))))
+  (func (export "_start") (local $i i32) (local $sum i32)
+    (loop $next
+      (local.set $sum (i32.add (local.get $sum)
+        (i32.add (call $viaTable (local.get $i)) (i32.add (call $compute) (call $rec (i32.const 3))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 3))))
+    (call $proc_exit (local.get $sum)))
+)`;
+
+describe('code scan', () => {
+  const wasm = wat(SCOPE_WAT);
+  const m = scanModule(wasm);
+  // Index space: 0 fd_write, 1 proc_exit, 2 $write, 3 $pure, 4 $viaTable, 5 $compute, 6 $rec, 7 _start.
+  it('finds calls, indirect signatures, table entries and loops', () => {
+    expect(m.numImportedFunctions).toBe(2);
+    expect(m.functions).toHaveLength(8);
+    expect([...m.addressTaken].sort()).toEqual([2, 3]);
+    expect([...m.functions[7]!.calls].sort()).toEqual([1, 4, 5, 6]);
+    expect(m.functions[4]!.indirectSigs.size).toBe(1);
+    expect(m.functions[7]!.loopBodies).toHaveLength(1);
+    expect(m.functions[5]!.loopBodies).toHaveLength(0);
+  });
+
+  it('reaches fd_write through the table only for the matching signature', () => {
+    const reach = canReach(m, new Set([0]));
+    expect([...reach].sort()).toEqual([0, 2, 4, 7]);
+  });
+
+  it('finds recursion', () => {
+    expect([...recursiveFunctions(m)]).toEqual([6]);
+  });
+
+  it('inserts a fuel check per loop and per recursive function, appending a stub, a type and a global', () => {
+    const rewrite = insertPreemptChecks(m);
+    expect(rewrite.loopChecks).toBe(1);
+    expect(rewrite.entryChecks).toBe(1);
+    expect(rewrite.stubIndex).toBe(8);
+    expect(rewrite.fuelGlobal).toBe(1);
+    expect(WebAssembly.validate(rewrite.bytes)).toBe(true);
+  });
+});
+
+/** Runs an instrumented module with a minimal host; fd_write returns its first argument. */
+function runModule(bytes: Uint8Array): { exit: number; writes: number[] } {
+  const writes: number[] = [];
+  let exit = -1;
+  class Exit extends Error {}
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+    wasi_snapshot_preview1: {
+      fd_write: (x: number) => (writes.push(x), x),
+      proc_exit: (code: number) => { exit = code; throw new Exit(); },
+    },
+    [PREEMPT_IMPORT.module]: { [PREEMPT_IMPORT.base]: () => 100 },
+  });
+  try {
+    (instance.exports._start as () => void)();
+  } catch (e) {
+    if (!(e instanceof Exit)) throw e;
+  }
+  return { exit, writes };
+}
+
+describe('precise scope', async () => {
+  const wasm = wat(SCOPE_WAT);
+  const precise = await instrument(wasm);
+  const wide = await instrument(wasm, { scope: 'asyncify' });
+
+  it('instruments only functions that can reach a freeze point', () => {
+    expect(precise.stats?.preciseFunctions).toBe(3); // $write, $viaTable, _start
+    expect(precise.stats?.fallback).toBeNull();
+    // Without optimization inlining away the evidence, count the functions Asyncify touched.
+    expect(precise.wasm.length).toBeLessThan(wide.wasm.length);
+  });
+
+  it('behaves like the original', async () => {
+    expect(runModule(precise.wasm)).toEqual(runModule(wasm));
+    expect(runModule(wide.wasm)).toEqual(runModule(wasm));
+    const fast = await instrument(wasm, { optimizeOnly: 'instrumented', optimizeLevel: 1 });
+    expect(runModule(fast.wasm)).toEqual(runModule(wasm));
+  });
+
+  it('instruments exactly the functions of its analysis in the examples, at most as many as Asyncify alone', async () => {
+    const { instrumentedFunctionCount } = await import('../bench/cpu-suite-count.js' as string);
+    for (const name of ['fileio', 'ledger']) {
+      const file = join(ROOT, 'examples', 'build', `${name}.wasm`);
+      if (!existsSync(file)) continue;
+      const bytes = readFileSync(file);
+      // Unoptimized (level 0), so inlining does not blur which functions Asyncify touched.
+      const a = await instrument(bytes, { scope: 'asyncify', optimizeLevel: 0 });
+      const p = await instrument(bytes, { optimizeLevel: 0 });
+      expect(p.stats?.fallback).toBeNull();
+      // The remove-list took effect exactly: binaryen's names (Rust's contain spaces, <>, ::) matched.
+      expect(instrumentedFunctionCount(p.wasm)).toBe(p.stats?.preciseFunctions);
+      expect(instrumentedFunctionCount(p.wasm)).toBeLessThanOrEqual(instrumentedFunctionCount(a.wasm));
+    }
+  }, 120_000);
+
+  it('preempt: adds wmig.preempt as a freeze point and still behaves like the original', async () => {
+    const withPreempt = await instrument(wasm, { preempt: true });
+    expect(withPreempt.info.freezePoints).toContain(`${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`);
+    expect(withPreempt.stats?.loopChecks).toBe(1);
+    expect(runModule(withPreempt.wasm)).toEqual(runModule(wasm));
+  });
+});
+
+describe('freezing a compute loop (--preempt)', () => {
+  const spin = join(ROOT, 'examples', 'build', 'cpu', 'spin.wasm');
+  const dir = tempDir();
+  afterAll(() => removeDir(dir));
+
+  it.skipIf(!existsSync(spin))('freezes mid-loop via --freeze-after and thaws in a new process with identical output', async () => {
+    const args = ['300'];
+    const expected = await wmig(['run', '--preempt', spin, ...args]);
+    expect(expected.status).toBe(0);
+    expect(expected.stdout.toString().split('\n')).toHaveLength(3);
+    const snapshot = join(dir, 'spin.wmig');
+    const frozen = await wmig(['run', '--preempt', '--freeze-after', '1000', '--snapshot', snapshot, spin, ...args]);
+    expect(frozen.status).not.toBe(0);
+    // Frozen at a preemption point, not at a WASI call: the loop makes none (on a slow machine the
+    // freeze may come before the first printf, so only a prefix of the output is checked).
+    expect(expected.stdout.toString().startsWith(frozen.stdout.toString())).toBe(true);
+    const inspected = await wmig(['inspect', snapshot]);
+    expect(inspected.stdout.toString()).toMatch(/resumes in wmig\.preempt/);
+    const thawed = await wmig(['thaw', snapshot]);
+    expect(thawed.status).toBe(0);
+    expect(frozen.stdout.toString() + thawed.stdout.toString()).toBe(expected.stdout.toString());
+  }, 180_000);
+
+});

@@ -1,0 +1,405 @@
+/**
+ * Issue 3, runtime side: blocking calls that give way to a freeze (sleeps, stdin, accept), poll
+ * readiness on stdin, deterministic mode, read-only and carried mounts, pre-opened listening sockets.
+ * Oracle: the uninterrupted run of the same program.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { ExitCode, run, thaw, WmigError, type WmigProcess } from '../dist/runtime/index.js';
+import { parseDir } from '../dist/runtime/cli/options.js';
+import { ERRNO, EVENTTYPE, SIZEOF } from '../runtime/wasi/defs.js';
+import { WasiHost } from '../runtime/wasi/host.js';
+import { SocketBridge } from '../runtime/wasi/socket-bridge.js';
+import { STDIN_TEXT } from './helpers/examples.js';
+import { stdinConsumed } from './helpers/freeze-thaw.js';
+import { CACHE_DIR, copyDir, dirContents, example, pool, removeDir, tempDir, WMIG, wmig } from './helpers/wmig.js';
+
+const work = tempDir('wmig-runtime-');
+afterAll(() => removeDir(work));
+let serial = 0;
+const fresh = (name: string) => join(work, `${name}-${serial++}`);
+
+/** stdio for in-process runs: stdin from /dev/null, stdout/stderr into files read back by `out()`. */
+function stdioFiles() {
+  const stdout = fresh('stdout');
+  const fds = { stdin: openSync('/dev/null', 'r'), stdout: openSync(stdout, 'w'), stderr: openSync(fresh('stderr'), 'w') };
+  return {
+    stdio: fds,
+    out: () => readFileSync(stdout, 'latin1'),
+    close: () => Object.values(fds).forEach((fd) => closeSync(fd)),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('deterministic mode', () => {
+  const flags = ['--deterministic', '--seed', '42'];
+  test('same output on every run, starting from the fixed clock values', async () => {
+    const a = await wmig(['run', ...flags, example('detclock'), '4']);
+    const b = await wmig(['run', ...flags, example('detclock'), '4']);
+    expect(a.status).toBe(0);
+    expect(a.stdout.toString()).toBe(b.stdout.toString());
+    expect(a.stdout.toString()).toMatch(/^ 0 mono=0 real=1704067200000001000 rnd=[0-9a-f]{16}\n/);
+    const c = await wmig(['run', '--seed', '43', example('detclock'), '4']);
+    expect(c.stdout.toString()).not.toBe(a.stdout.toString()); // another seed, other bytes
+  });
+
+  test('frozen at every WASI call and thawed in a new process: identical to the uninterrupted run', async () => {
+    const expected = await wmig(['run', ...flags, example('detclock'), '4']);
+    const snapshotDir = fresh('det');
+    mkdirSync(snapshotDir);
+    // Calls: detclock makes well under 100; freezing past the last one simply runs to the end.
+    const calls = (await run(example('detclock'), { args: ['4'], deterministic: '42', cacheDir: CACHE_DIR, ...quiet() }).then((p) => p.result)) as { callCount: number };
+    expect(calls.callCount).toBeGreaterThan(10);
+    const mismatches: string[] = [];
+    await pool(Array.from({ length: calls.callCount }, (_, i) => async () => {
+      const n = i + 1;
+      const snapshot = join(snapshotDir, `${n}.wmig`);
+      const frozen = await wmig(['run', ...flags, '--freeze-at-call', String(n), '--snapshot', snapshot, example('detclock'), '4']);
+      if (frozen.status !== ExitCode.FROZEN) return void mismatches.push(`call ${n}: freeze status ${frozen.status} ${frozen.stderr}`);
+      const thawed = await wmig(['thaw', snapshot]);
+      const got = Buffer.concat([frozen.stdout, thawed.stdout]).toString();
+      if (thawed.status !== 0 || got !== expected.stdout.toString()) mismatches.push(`call ${n}: ${JSON.stringify(got.slice(-200))}`);
+    }));
+    expect(mismatches).toEqual([]);
+  });
+});
+
+/** Options that send the guest's stdio to /dev/null (for call counting). */
+function quiet() {
+  const fd = openSync('/dev/null', 'r+');
+  return { stdio: { stdin: fd, stdout: fd, stderr: fd } };
+}
+
+describe('a sleeping guest', () => {
+  test('freezes mid-sleep and, once thawed, sleeps only the remaining time', async () => {
+    const io = stdioFiles();
+    try {
+      const proc = await run(example('sleeper'), { args: ['1500'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      await waitFor(() => io.out().includes('sleeping'));
+      await sleep(500);
+      const t0 = performance.now();
+      const report = await proc.freeze();
+      const freezeMs = performance.now() - t0;
+      expect(freezeMs).toBeLessThan(900); // the sleep woke up for the freeze
+      expect((await proc.result).state).toBe('frozen');
+      const t1 = performance.now();
+      const thawed = await thaw(report.bytes!, { stdio: io.stdio });
+      const result = await thawed.result;
+      const restMs = performance.now() - t1;
+      expect(result).toMatchObject({ state: 'exited', code: 0 });
+      expect(io.out()).toBe('sleeping 1500 ms\nwoke up\n');
+      // ~1000 ms were left; a sleep restarted from scratch would take 1500.
+      expect(restMs).toBeGreaterThan(700);
+      expect(restMs).toBeLessThan(1400);
+    } finally {
+      io.close();
+    }
+  });
+});
+
+async function waitFor(cond: () => boolean | Promise<boolean>, ms = 30_000, slow = false): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(slow ? 100 : 10);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('a guest blocked on stdin', () => {
+  const expected = () => wmig(['run', example('stdin')], { stdin: STDIN_TEXT });
+
+  /** Runs `command` (a shell line) whose wmig has stdin open and empty; it must freeze on --freeze-after. */
+  function frozenWhileBlocked(shell: string | undefined, snapshot: string): Promise<{ status: number; stdout: string; stderr: string }> {
+    const args = [WMIG, 'run', '--freeze-after', '400', '--snapshot', snapshot, example('stdin')];
+    const child = shell === undefined
+      ? spawn(process.execPath, args, { env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR }, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `${shell} | "${process.execPath}" ${args.map((a) => `"${a}"`).join(' ')}`], { env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    return new Promise((resolve) => child.on('close', (status) => {
+      child.stdin?.destroy();
+      resolve({ status: status ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    }));
+  }
+
+  test.each([
+    ['a socket (what Node child_process hands out)', undefined],
+    ['a pipe (FIFO)', 'sleep 2'],
+  ])('stdin is %s: the freeze happens while blocked, nothing consumed; the thaw reads the input', async (_what, shell) => {
+    const want = await expected();
+    const snapshot = fresh('stdin-snap');
+    const frozen = await frozenWhileBlocked(shell, snapshot);
+    expect(frozen.status, frozen.stderr).toBe(ExitCode.FROZEN);
+    expect(await stdinConsumed(snapshot)).toBe(0);
+    const thawed = await wmig(['thaw', snapshot], { stdin: STDIN_TEXT });
+    expect(thawed.status).toBe(want.status);
+    expect(frozen.stdout + thawed.stdout.toString()).toBe(want.stdout.toString());
+  });
+
+  test('poll_oneoff reports stdin readiness truthfully, and the bytes it saw are read next', () => {
+    const fifo = fresh('fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // O_RDWR on a FIFO does not block on Linux and keeps a writer open (no EOF).
+    const fd = openSync(fifo, 'r+');
+    const host = new WasiHost({ args: ['t'], env: [], mounts: [], stdio: { stdin: fd, stdout: 1, stderr: 2 } });
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    host.setMemory(memory);
+    const dv = new DataView(memory.buffer);
+    const call = (name: string, ...a: (number | bigint)[]) => (host.imports[name] as unknown as (...x: (number | bigint)[]) => number)(...a);
+    // subscription 0: fd_read on fd 0; subscription 1: a 50 ms relative monotonic clock.
+    const sub = 0;
+    new Uint8Array(memory.buffer, 0, 2 * SIZEOF.subscription).fill(0);
+    dv.setBigUint64(sub, 1n, true);
+    dv.setUint8(sub + 8, EVENTTYPE.FD_READ);
+    dv.setUint32(sub + 16, 0, true);
+    dv.setBigUint64(sub + 48, 2n, true);
+    dv.setUint8(sub + 48 + 8, EVENTTYPE.CLOCK);
+    dv.setUint32(sub + 48 + 16, 1, true);
+    dv.setBigUint64(sub + 48 + 24, 50_000_000n, true);
+    const poll = () => {
+      expect(call('poll_oneoff', 0, 1024, 2, 2048)).toBe(ERRNO.SUCCESS);
+      const n = dv.getUint32(2048, true);
+      return Array.from({ length: n }, (_, i) => ({ userdata: dv.getBigUint64(1024 + i * 32, true), nbytes: dv.getBigUint64(1024 + i * 32 + 16, true) }));
+    };
+    try {
+      expect(poll()).toEqual([{ userdata: 2n, nbytes: 0n }]); // nothing to read: only the timer fires
+      writeSync(fd, 'hello');
+      expect(poll()).toEqual([{ userdata: 1n, nbytes: 5n }]);
+      // fd_read gets the bytes the readiness check took from the pipe.
+      dv.setUint32(3000, 4000, true);
+      dv.setUint32(3004, 100, true);
+      expect(call('fd_read', 0, 3000, 1, 3008)).toBe(ERRNO.SUCCESS);
+      expect(Buffer.from(memory.buffer, 4000, dv.getUint32(3008, true)).toString()).toBe('hello');
+      expect(host.stdinOffset).toBe(5);
+    } finally {
+      host.close();
+      closeSync(fd);
+    }
+  });
+});
+
+describe('mounts', () => {
+  test('--dir parses :ro and :carry suffixes', () => {
+    expect(parseDir('/h::/g:ro')).toEqual([{ kind: 'host', hostPath: '/h', guestPath: '/g', readOnly: true }]);
+    expect(parseDir('/h::/g:carry')).toEqual([{ kind: 'host', hostPath: '/h', guestPath: '/g', carry: true }]);
+    expect(parseDir('/h::/g:ro:carry')).toEqual([{ kind: 'host', hostPath: '/h', guestPath: '/g', readOnly: true, carry: true }]);
+    expect(parseDir('/d')).toEqual([{ kind: 'host', hostPath: '/d', guestPath: '/d' }]);
+  });
+
+  test('a read-only mount: the guest cannot write (fileio fails), the directory is untouched', async () => {
+    const dir = fresh('ro');
+    mkdirSync(dir);
+    const r = await wmig(['run', '--dir', `${dir}::/data:ro`, example('fileio')]);
+    expect(r.status).not.toBe(0);
+    expect(dirContents(dir)).toEqual({});
+  });
+
+  test('a carried mount travels in the snapshot and is written out on thaw (bound dir or a temp dir)', async () => {
+    const source = fresh('carry-src');
+    mkdirSync(source);
+    writeFileSync(join(source, 'seed.txt'), 'carried along\n');
+    const oracleDir = fresh('carry-oracle');
+    copyDir(source, oracleDir);
+    const want = await wmig(['run', '--dir', `${oracleDir}::/data`, example('fileio')]);
+    expect(want.status).toBe(0);
+    for (const [n, bound] of [[12, true], [25, false]] as const) {
+      const src = fresh('carry-run');
+      copyDir(source, src);
+      const snapshot = fresh('carry-snap');
+      const frozen = await wmig(['run', '--dir', `${src}::/data:carry`, '--freeze-at-call', String(n), '--snapshot', snapshot, example('fileio')]);
+      expect(frozen.status, frozen.stderr.toString()).toBe(ExitCode.FROZEN);
+      removeDir(src); // the source directory is gone: the files must come from the snapshot
+      const dest = fresh('carry-dest');
+      const thawed = await wmig(['thaw', ...(bound ? ['--dir', `${dest}::/data`] : []), snapshot]);
+      expect(thawed.status, thawed.stderr.toString()).toBe(want.status);
+      expect(frozen.stdout.toString() + thawed.stdout.toString()).toBe(want.stdout.toString());
+      if (bound) expect(dirContents(dest)).toEqual(dirContents(oracleDir));
+      else expect(existsSync(dest)).toBe(false);
+    }
+  });
+});
+
+function get(address: string): Promise<string> {
+  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path: '/', timeout: 5000, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+  });
+}
+
+describe('pre-opened listening sockets (--listen)', () => {
+  test('httpcounter frozen between connections and thawed on another port keeps counting', async () => {
+    const io = stdioFiles();
+    let proc: WmigProcess | undefined;
+    let thawed: WmigProcess | undefined;
+    try {
+      proc = await run(example('httpcounter'), { listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      const [first] = proc.listening;
+      expect(first).toMatch(/^127\.0\.0\.1:\d+$/);
+      for (let i = 1; i <= 3; i++) expect(await get(first!)).toBe(`request ${i}\n`);
+      // An open connection (request not sent yet): the guest is blocked in recv, and the freeze is refused.
+      const open = net.connect(Number(first!.split(':')[1]), '127.0.0.1');
+      await new Promise((r) => open.once('connect', r));
+      await sleep(100);
+      const refused = await proc.freeze().then(() => undefined, (e: unknown) => e);
+      expect(refused).toBeInstanceOf(WmigError);
+      expect((refused as WmigError).kind).toBe('BUSY');
+      expect((refused as WmigError).message).toMatch(/open socket connection/);
+      const reply = new Promise<string>((resolve) => {
+        let s = '';
+        open.on('data', (c) => (s += c));
+        open.on('end', () => resolve(s));
+      });
+      open.write('GET / HTTP/1.0\r\n\r\n');
+      expect(await reply).toMatch(/request 4\n$/);
+      // Between connections (blocked in sock_accept): the freeze happens.
+      await sleep(100);
+      const report = await proc.freeze();
+      expect((await proc.result).state).toBe('frozen');
+      thawed = await thaw(report.bytes!, { listen: ['127.0.0.1:0'], stdio: io.stdio });
+      const [second] = thawed.listening;
+      expect(second).not.toBe(first);
+      expect(await get(second!)).toBe('request 5\n');
+      expect(await get(second!)).toBe('request 6\n');
+      await expect(get(first!)).rejects.toThrow(); // the old address is closed
+      expect(io.out()).toBe(`httpcounter: listening on fd 3\n${[1, 2, 3, 4, 5, 6].map((i) => `served request ${i}\n`).join('')}`);
+    } finally {
+      await thawed?.kill();
+      await proc?.kill();
+      io.close();
+    }
+  });
+
+  test('poll_oneoff reports listener and connection readiness; accept/recv/send/shutdown on the connection', async () => {
+    const bridge = await SocketBridge.listen(['127.0.0.1:0']);
+    const host = new WasiHost({ args: ['t'], env: [], mounts: [], sockets: bridge.init });
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    host.setMemory(memory);
+    const dv = new DataView(memory.buffer);
+    const call = (name: string, ...a: (number | bigint)[]) => (host.imports[name] as unknown as (...x: (number | bigint)[]) => number)(...a);
+    /** Polls fd for reading with a 1 ms timeout; returns the fd event's nbytes, or null if only the timer fired. */
+    const readable = (fd: number): bigint | null => {
+      new Uint8Array(memory.buffer, 0, 96).fill(0);
+      dv.setBigUint64(0, 1n, true);
+      dv.setUint8(8, EVENTTYPE.FD_READ);
+      dv.setUint32(16, fd, true);
+      dv.setBigUint64(48, 2n, true);
+      dv.setUint8(56, EVENTTYPE.CLOCK);
+      dv.setUint32(64, 1, true);
+      dv.setBigUint64(72, 1_000_000n, true);
+      expect(call('poll_oneoff', 0, 1024, 2, 2048)).toBe(ERRNO.SUCCESS);
+      const fdEvent = Array.from({ length: dv.getUint32(2048, true) }, (_, i) => 1024 + i * 32).find((at) => dv.getBigUint64(at, true) === 1n);
+      return fdEvent === undefined ? null : dv.getBigUint64(fdEvent + 16, true);
+    };
+    const client = net.connect(Number(bridge.addresses[0]!.split(':')[1]), '127.0.0.1');
+    try {
+      // fd 3 is the listener (no preopens). Nothing is waiting before the connection arrives.
+      dv.setUint32(3000, 0, true);
+      expect(call('fd_fdstat_get', 3, 3000)).toBe(ERRNO.SUCCESS);
+      expect(dv.getUint8(3000)).toBe(6); // SOCKET_STREAM
+      expect(call('fd_prestat_get', 3, 3000)).toBe(ERRNO.BADF); // the preopen scan stops before it
+      await new Promise((r) => client.once('connect', r));
+      await waitFor(() => readable(3) !== null);
+      expect(call('sock_accept', 3, 0, 3000)).toBe(ERRNO.SUCCESS);
+      const conn = dv.getUint32(3000, true);
+      expect(readable(conn)).toBeNull(); // no data yet
+      client.write('ping');
+      await waitFor(() => readable(conn) !== null);
+      expect(readable(conn)).toBe(4n);
+      dv.setUint32(3100, 4000, true);
+      dv.setUint32(3104, 64, true);
+      expect(call('sock_recv', conn, 3100, 1, 0, 3200, 3204)).toBe(ERRNO.SUCCESS);
+      expect(Buffer.from(memory.buffer, 4000, dv.getUint32(3200, true)).toString()).toBe('ping');
+      const reply = new Promise<string>((resolve) => {
+        let got = '';
+        client.on('data', (c) => (got += c));
+        client.on('end', () => resolve(got));
+      });
+      new Uint8Array(memory.buffer).set(Buffer.from('pong'), 4000);
+      dv.setUint32(3104, 4, true);
+      expect(call('sock_send', conn, 3100, 1, 0, 3200)).toBe(ERRNO.SUCCESS);
+      expect(call('sock_shutdown', conn, 2)).toBe(ERRNO.SUCCESS);
+      expect(call('sock_send', conn, 3100, 1, 0, 3200)).toBe(ERRNO.PIPE);
+      expect(await reply).toBe('pong');
+      expect(call('sock_recv', 3, 3100, 1, 0, 3200, 3204)).toBe(ERRNO.NOTCONN);
+      expect(call('fd_close', conn)).toBe(ERRNO.SUCCESS);
+    } finally {
+      client.destroy();
+      host.close();
+      bridge.close();
+    }
+  });
+
+  test('CLI: wmig run --listen, wmig freeze PID between connections, wmig thaw --listen on another port', async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const snapshot = fresh('http-snap');
+    const env = { ...process.env, WMIG_CACHE_DIR: CACHE_DIR };
+    const start = (args: string[]) => {
+      const child = spawn(process.execPath, [WMIG, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      child.stdout.on('data', (b: Buffer) => out.push(b));
+      child.stderr.on('data', (b: Buffer) => out.push(b));
+      const closed = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
+      return { child, closed, out: () => Buffer.concat(out).toString() };
+    };
+    const source = start(['run', '--listen', `127.0.0.1:${p1}`, '--snapshot', snapshot, example('httpcounter')]);
+    let destination: ReturnType<typeof start> | undefined;
+    try {
+      await waitFor(() => source.out().includes('listening on fd 3'));
+      expect(await get(`127.0.0.1:${p1}`)).toBe('request 1\n');
+      expect(await get(`127.0.0.1:${p1}`)).toBe('request 2\n');
+      const freeze = await wmig(['freeze', String(source.child.pid)]);
+      expect(freeze.status, freeze.stderr.toString()).toBe(0);
+      expect(await source.closed).toBe(ExitCode.FROZEN);
+      destination = start(['thaw', '--listen', `127.0.0.1:${p2}`, snapshot]);
+      await waitFor(() => get(`127.0.0.1:${p2}`).then(() => true, () => false), 30_000, true);
+      // waitFor's probe made request 3.
+      expect(await get(`127.0.0.1:${p2}`)).toBe('request 4\n');
+      await waitFor(() => destination!.out().includes('served request 4\n'));
+    } finally {
+      source.child.kill();
+      destination?.child.kill();
+    }
+  });
+
+  test('httpcounter exits after MAX requests; sock_* on non-sockets fail with the right errno', async () => {
+    const io = stdioFiles();
+    try {
+      const proc = await run(example('httpcounter'), { args: ['2'], listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      expect(await get(proc.listening[0]!)).toBe('request 1\n');
+      expect(await get(proc.listening[0]!)).toBe('request 2\n');
+      expect(await proc.result).toMatchObject({ state: 'exited', code: 0 });
+    } finally {
+      io.close();
+    }
+    const host = new WasiHost({ args: ['t'], env: [], mounts: [] });
+    host.setMemory(new WebAssembly.Memory({ initial: 1 }));
+    const call = (name: string, ...a: number[]) => (host.imports[name] as unknown as (...x: number[]) => number)(...a);
+    expect(call('sock_accept', 1, 0, 16)).toBe(ERRNO.NOTSOCK);
+    expect(call('sock_accept', 99, 0, 16)).toBe(ERRNO.BADF);
+    expect(call('sock_recv', 0, 0, 0, 0, 16, 20)).toBe(ERRNO.NOTSOCK);
+    expect(call('sock_shutdown', 1, 1)).toBe(ERRNO.NOTSOCK);
+  });
+});
