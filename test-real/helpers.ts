@@ -6,12 +6,13 @@
  * uninterrupted run. Each case also checks the uninterrupted run against the native tool.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'vitest';
-import { ExitCode, run } from '../dist/runtime/index.js';
-import { CACHE_DIR, ROOT, copyDir, pool, removeDir, samplePoints, tempDir, wmig } from '../test/helpers/wmig.js';
+import { ExitCode } from '../dist/runtime/index.js';
+import { countCallsOf } from '../test/helpers/examples.js';
+import { ROOT, copyDir, pool, removeDir, samplePoints, tempDir, wmig } from '../test/helpers/wmig.js';
 
 export const REAL = join(ROOT, 'real', 'build');
 export const realModule = (name: string) => join(REAL, `${name}.wasm`);
@@ -88,34 +89,15 @@ export async function oracle(c: RealCase): Promise<Oracle> {
   }
 }
 
-async function countCalls(c: RealCase): Promise<number> {
-  const work = tempDir('wmig-real-count-');
-  try {
-    const dir = join(work, 'data');
-    mkdirSync(dir);
-    seed(dir, c.files);
-    const input = join(work, 'stdin');
-    writeFileSync(input, c.stdin ?? Buffer.alloc(0));
-    // Regular files, not /dev/null: a character device is a terminal to wasi-libc's isatty, and
-    // bzip2 -c refuses to write compressed data to a terminal.
-    const fds = [openSync(input, 'r'), openSync(join(work, 'stdout'), 'w'), openSync(join(work, 'stderr'), 'w')] as const;
-    try {
-      const proc = await run(realModule(c.module), {
-        args: c.args,
-        env: c.env,
-        mounts: c.files ? [{ kind: 'host', hostPath: dir, guestPath: '/data' }] : [],
-        stdio: { stdin: fds[0], stdout: fds[1], stderr: fds[2] },
-        cacheDir: CACHE_DIR,
-      });
-      const result = await proc.result;
-      if (result.state === 'frozen') throw new Error('unexpected freeze');
-      return result.callCount;
-    } finally {
-      fds.forEach((fd) => closeSync(fd));
-    }
-  } finally {
-    removeDir(work);
-  }
+function countCalls(c: RealCase): Promise<number> {
+  return countCallsOf({
+    module: realModule(c.module),
+    args: c.args,
+    env: c.env,
+    stdin: c.stdin,
+    data: c.files !== undefined,
+    fixture: (dir) => seed(dir, c.files),
+  });
 }
 
 export interface Migrated extends Outputs {

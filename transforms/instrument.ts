@@ -22,6 +22,8 @@ export interface InstrumentOptions {
   preempt?: boolean;
   /** binaryen optimize level after Asyncify, 1 or 2 (default 2). */
   optimizeLevel?: number;
+  /** 'instrumented': optimize only the functions Asyncify changed (faster; default 'module'). */
+  optimizeOnly?: 'module' | 'instrumented';
 }
 
 /** The part of the options that changes the output: cache entries are keyed by it. */
@@ -30,6 +32,7 @@ export function variantKey(options: InstrumentOptions): string {
   if (options.preempt) key += '-preempt';
   if (options.scope === 'asyncify') key += '-asyncify';
   if (options.optimizeLevel !== undefined && options.optimizeLevel !== 2) key += `-O${options.optimizeLevel}`;
+  if (options.optimizeOnly === 'instrumented') key += '-Oinstrumented';
   return key;
 }
 

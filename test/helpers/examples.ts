@@ -54,21 +54,33 @@ export async function oracle(c: ExampleCase): Promise<Oracle> {
   return { ...result, files, callCount: await countCalls(c) };
 }
 
-/** The number of WASI calls `c` makes in an uninterrupted run, from the library. */
-export async function countCalls(c: ExampleCase): Promise<number> {
+/** A guest run whose WASI calls are counted (the oracle for choosing freeze points). */
+export interface CountedRun {
+  module: string;
+  args?: string[];
+  env?: [string, string][] | Record<string, string>;
+  stdin?: string | Uint8Array;
+  /** Mount a fresh host directory at /data, filled by `fixture`. */
+  data?: boolean;
+  fixture?: (dir: string) => void;
+}
+
+/** The number of WASI calls a guest makes in an uninterrupted run, from the library. */
+export async function countCallsOf(r: CountedRun): Promise<number> {
   const dir = tempDir();
-  c.fixture?.(dir);
+  r.fixture?.(dir);
   const stdio = tempDir();
-  const input = join(stdio, 'stdin.txt');
-  writeFileSync(input, c.stdin ?? '');
+  const input = join(stdio, 'stdin');
+  writeFileSync(input, r.stdin ?? '');
   // Regular files, not /dev/null: a character device looks like a terminal to libc, which then
-  // line-buffers stdout and makes more calls than the CLI runs (with pipes) do.
+  // line-buffers stdout (or, like bzip2 -c, refuses to write) and makes other calls than the CLI
+  // runs (with pipes) do.
   const fds = [openSync(input, 'r'), openSync(join(stdio, 'out'), 'w'), openSync(join(stdio, 'err'), 'w')] as const;
   try {
-    const proc = await run(example(c.name), {
-      args: c.args,
-      env: c.env,
-      mounts: c.data ? [{ kind: 'host', hostPath: dir, guestPath: '/data' }] : [],
+    const proc = await run(r.module, {
+      args: r.args,
+      env: r.env,
+      mounts: r.data ? [{ kind: 'host', hostPath: dir, guestPath: '/data' }] : [],
       stdio: { stdin: fds[0], stdout: fds[1], stderr: fds[2] },
       cacheDir: CACHE_DIR,
     });
@@ -81,3 +93,5 @@ export async function countCalls(c: ExampleCase): Promise<number> {
     removeDir(stdio);
   }
 }
+
+export const countCalls = (c: ExampleCase): Promise<number> => countCallsOf({ ...c, module: example(c.name) });

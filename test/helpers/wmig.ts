@@ -1,8 +1,8 @@
 /** Runs the wmig CLI as a fresh OS process, as a user would. */
 import { execFileSync, spawn } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,6 +53,7 @@ export function tempDir(prefix = 'wmig-test-'): string {
  * nanosecond (coreutils `cp -a` uses utimensat; Node's cpSync keeps only milliseconds).
  */
 export function copyDir(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
   execFileSync('cp', ['-a', '--no-target-directory', from, to]);
 }
 
