@@ -96,7 +96,14 @@ function boot(): { guest: Guest; host: WasiHost; outcome: () => GuestOutcome } {
   host.setFreezeSignal(freezeSignal);
   const guest = Guest.instantiate(init.module, init.info, host, freezeCheck);
   guest.restore(snapshot, Number(snapshot.meta.callCount ?? 0));
-  return { guest, host, outcome: () => guest.resume() };
+  return {
+    guest,
+    host,
+    outcome: () => {
+      host.resumeClocks();
+      return guest.resume();
+    },
+  };
 }
 
 function main(): void {

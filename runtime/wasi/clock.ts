@@ -26,6 +26,11 @@ export interface GuestClock {
   monotonic(): bigint;
   /** Deterministic mode only: moves virtual time forward by `ns` (a poll_oneoff "sleep"). */
   advance(ns: bigint): void;
+  /**
+   * The guest is about to run again after a thaw: monotonic time restarts from the captured value
+   * here, so restoring memory and instantiating (tens of ms for a big heap) is not time the guest sees.
+   */
+  resume(): void;
 }
 
 function checkId(clockId: number): 'real' | 'mono' {
@@ -44,14 +49,20 @@ function checkId(clockId: number): 'real' | 'mono' {
 
 export class VirtualClock implements GuestClock {
   readonly deterministic = false;
-  private readonly monotonicOffset: bigint;
+  private readonly monotonicStart: bigint;
+  private monotonicOffset: bigint;
   private readonly realtimeOffset: bigint;
 
   /** `monotonicStart`: the guest-visible monotonic value now (0 for a fresh process). */
   constructor(monotonicStart: bigint) {
     const h = process.hrtime.bigint();
+    this.monotonicStart = monotonicStart;
     this.monotonicOffset = monotonicStart - h;
     this.realtimeOffset = BigInt(Date.now()) * 1_000_000n - h;
+  }
+
+  resume(): void {
+    this.monotonicOffset = this.monotonicStart - process.hrtime.bigint();
   }
 
   monotonic(): bigint {
@@ -67,11 +78,6 @@ export class VirtualClock implements GuestClock {
   }
 
   read(clockId: number): bigint {
-    return this.peek(clockId);
-  }
-
-  /** Kept for callers of the old API. */
-  now(clockId: number): bigint {
     return this.peek(clockId);
   }
 
@@ -110,4 +116,7 @@ export class DeterministicClock implements GuestClock {
   advance(ns: bigint): void {
     if (ns > 0n) this.elapsed += ns;
   }
+
+  /** Virtual time does not pass while frozen or thawing. */
+  resume(): void {}
 }

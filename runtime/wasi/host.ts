@@ -38,6 +38,11 @@ export class WasiHost {
     this.cx.signal = signal;
   }
 
+  /** Called by the thaw path right before the guest resumes (see GuestClock.resume). */
+  resumeClocks(): void {
+    this.cx.clock.resume();
+  }
+
   /** True when the clocks and random_get are virtual (deterministic mode). */
   get deterministic(): boolean {
     return this.cx.clock.deterministic;
