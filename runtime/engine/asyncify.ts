@@ -30,7 +30,7 @@ const MAX_BUFFER_BYTES = 1 << 20;
 export class BorrowedBuffer {
   readonly #memory: WebAssembly.Memory;
   #start = 0;
-  /** Where the guest's bytes are kept while the area is borrowed; reused so freezes allocate nothing. */
+  /** Where the guest's bytes are kept while the area is borrowed; reused so repeated freezes allocate nothing. */
   #save: Uint8Array | null = null;
   /** The area was all zero when borrowed: giving it back is a fill, not a copy. */
   #wasZero = false;
@@ -53,7 +53,9 @@ export class BorrowedBuffer {
     const saved = bytes.subarray(this.#start, this.#start + (initialData ? HEADER_BYTES + dataLength : size));
     this.#wasZero = isAllZero(saved);
     if (!this.#wasZero) {
-      this.#save ??= new Uint8Array(MAX_BUFFER_BYTES);
+      // Sized to need: a rewind saves a few hundred bytes, and a fresh 1 MiB allocation right after
+      // a big memory.grow is what tips V8 into a garbage collection during the thaw.
+      if (!this.#save || this.#save.length < saved.length) this.#save = new Uint8Array(saved.length);
       this.#save.set(saved);
     }
     const view = new DataView(this.#memory.buffer);
