@@ -87,7 +87,7 @@ describe('code scan', () => {
     expect(rewrite.entryChecks).toBe(1);
     expect(rewrite.stubIndex).toBe(8);
     expect(rewrite.fuelGlobal).toBe(1);
-    expect(WebAssembly.validate(rewrite.bytes)).toBe(true);
+    expect(WebAssembly.validate(rewrite.bytes as BufferSource)).toBe(true);
   });
 });
 
@@ -96,7 +96,7 @@ function runModule(bytes: Uint8Array): { exit: number; writes: number[] } {
   const writes: number[] = [];
   let exit = -1;
   class Exit extends Error {}
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     wasi_snapshot_preview1: {
       fd_write: (x: number) => (writes.push(x), x),
       proc_exit: (code: number) => { exit = code; throw new Exit(); },

@@ -76,11 +76,11 @@ const program = wat(PROGRAM_WAT, binaryen.Features.MutableGlobals);
 
 describe('instrument', async () => {
   const result = await instrument(program);
-  const exports = WebAssembly.Module.exports(new WebAssembly.Module(result.wasm)).map((e) => e.name);
+  const exports = WebAssembly.Module.exports(new WebAssembly.Module(result.wasm as BufferSource)).map((e) => e.name);
 
   it('produces a valid module with the Asyncify API, memory and _start', async () => {
     expect(result.alreadyInstrumented).toBe(false);
-    expect(WebAssembly.validate(result.wasm)).toBe(true);
+    expect(WebAssembly.validate(result.wasm as BufferSource)).toBe(true);
     expect(exports).toEqual(
       expect.arrayContaining([
         'memory',
@@ -203,7 +203,7 @@ describe('refusals', () => {
 
 describe('unwind and rewind', async () => {
   const { wasm, info } = await instrument(program);
-  const compiled = new WebAssembly.Module(wasm);
+  const compiled = new WebAssembly.Module(wasm as BufferSource);
   const DATA = 4096; // Asyncify's save area; the program never touches memory
   const DATA_SIZE = 1024;
 
@@ -277,7 +277,7 @@ describe('unwind and rewind', async () => {
   const baselineExit = runToExit(baseline);
 
   it('runs uninterrupted like the original module', async () => {
-    const original = new WebAssembly.Instance(new WebAssembly.Module(program), {
+    const original = new WebAssembly.Instance(new WebAssembly.Module(program as BufferSource), {
       wasi_snapshot_preview1: {
         fd_write: (...args: number[]) => {
           calls.push(args);
