@@ -113,7 +113,8 @@ describe('re-binding mounts on thaw', () => {
 });
 
 describe('freezing a running process from outside', () => {
-  const longRun = ['3000'];
+  // Long enough (seconds) that a `wmig freeze` process started after 20 lines still finds it running.
+  const longRun = ['50000'];
 
   async function runAndFreeze(freezer: (pid: number, snapshot: string) => Promise<void>, extra: string[] = []) {
     const expected = await wmig(['run', example('progress'), ...longRun]);

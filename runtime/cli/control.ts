@@ -25,8 +25,12 @@ export function controlSocketPath(pid: number): string {
   return join(base, `${pid}.sock`);
 }
 
-/** Serves freeze requests for `proc` until it ends. */
-export function serveControl(proc: WmigProcess, defaultSnapshot: string): Server {
+/**
+ * Serves freeze requests for the process until it ends. Resolves once the socket is listening, so
+ * callers open it before the guest starts: a `wmig freeze PID` sent as soon as the guest shows signs
+ * of life must find it. Requests that arrive before the process exists wait for it.
+ */
+export async function serveControl(process_: Promise<WmigProcess>, defaultSnapshot: string): Promise<Server> {
   const path = controlSocketPath(process.pid);
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   rmSync(path, { force: true });
@@ -38,8 +42,8 @@ export function serveControl(proc: WmigProcess, defaultSnapshot: string): Server
       if (!input.includes('\n')) return;
       const request = JSON.parse(input) as ControlRequest;
       const snapshot = request.snapshot ?? defaultSnapshot;
-      proc
-        .freeze({ path: snapshot, leaveRunning: request.leaveRunning, reason: 'wmig freeze' })
+      process_
+        .then((proc) => proc.freeze({ path: snapshot, leaveRunning: request.leaveRunning, reason: 'wmig freeze' }))
         .then((report: FreezeReport): ControlReply => ({
           ok: true,
           path: snapshot,
@@ -56,13 +60,19 @@ export function serveControl(proc: WmigProcess, defaultSnapshot: string): Server
     });
     socket.on('error', () => {});
   });
-  server.listen(path);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   server.unref();
   const cleanup = () => {
     server.close();
     rmSync(path, { force: true });
   };
-  void proc.result.finally(cleanup).catch(() => {});
+  void process_.then((proc) => proc.result).finally(cleanup).catch(() => {});
   process.once('exit', () => rmSync(path, { force: true }));
   return server;
 }

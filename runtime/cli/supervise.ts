@@ -14,9 +14,16 @@ function describeFreeze(report: FreezeReport): string {
   return `frozen before call ${report.callNumber}: ${report.path} (${report.byteLength} bytes, captured in ${ms} ms${kept})`;
 }
 
-/** Serves `wmig freeze` requests for a running process and turns its end into an exit status. */
-export async function supervise(proc: WmigProcess, options: SuperviseOptions): Promise<number> {
-  serveControl(proc, resolve(options.snapshot ?? `wmig-${process.pid}.wmig`));
+/**
+ * Opens the control socket for `wmig freeze PID`, starts the process, and turns its end into an
+ * exit status.
+ */
+export async function supervise(start: () => Promise<WmigProcess>, options: SuperviseOptions): Promise<number> {
+  let started!: (proc: WmigProcess) => void;
+  const starting = new Promise<WmigProcess>((resolve) => (started = resolve));
+  await serveControl(starting, resolve(options.snapshot ?? `wmig-${process.pid}.wmig`));
+  const proc = await start();
+  started(proc);
   // Guest stderr is the user's; wmig only speaks there when asked, or to a terminal.
   const chatty = options.verbose || process.stderr.isTTY === true;
   proc.on('frozen', (report: FreezeReport) => chatty && say(describeFreeze(report)));

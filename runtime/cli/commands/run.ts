@@ -35,7 +35,7 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
     .passThroughOptions();
   addFreezeFlags(command);
   command.action(async (module: string, args: string[], flags: RunFlags) => {
-    const proc = await run(module, {
+    const options = {
       args,
       argv0: flags.argv0,
       env: flags.env ?? [],
@@ -45,7 +45,7 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
       listen: flags.listen,
       deterministic: flags.seed ?? flags.deterministic,
       ...autoFreezeOptions(flags),
-    });
-    exit(await supervise(proc, { snapshot: flags.snapshot, verbose: flags.verbose ?? false }));
+    };
+    exit(await supervise(() => run(module, options), { snapshot: flags.snapshot, verbose: flags.verbose ?? false }));
   });
 }

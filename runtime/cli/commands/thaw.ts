@@ -25,14 +25,14 @@ export function registerThaw(program: Command, exit: (code: number) => void): vo
     .option('--preempt', 'with --module: instrument it with preemption points (as the frozen run was)');
   addFreezeFlags(command);
   command.action(async (snapshot: string, flags: ThawFlags) => {
-    const proc = await thaw(snapshot, {
+    const options = {
       mounts: flags.dir,
       module: flags.module,
       listen: flags.listen,
       cacheDir: flags.cacheDir,
       preempt: flags.preempt ?? false,
       ...autoFreezeOptions(flags),
-    });
-    exit(await supervise(proc, { snapshot: flags.snapshot, verbose: flags.verbose ?? false }));
+    };
+    exit(await supervise(() => thaw(snapshot, options), { snapshot: flags.snapshot, verbose: flags.verbose ?? false }));
   });
 }
