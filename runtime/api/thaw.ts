@@ -1,3 +1,4 @@
+import { readSnapshotFile } from '../snapshot/file.js';
 import { decodeSnapshot } from '../snapshot/format.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { WmigError } from '../errors.js';
@@ -5,7 +6,7 @@ import type { WmigProcess } from '../process/process.js';
 import { snapshotListeners } from '../wasi/capture.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
-import { loadInstrumented, loadModule, readInputFile, type LoadedModule, type ModuleOptions } from './modules.js';
+import { loadInstrumented, loadModule, type LoadedModule, type ModuleOptions } from './modules.js';
 import { launch, moduleInit, type AutoFreezeOptions } from './run.js';
 
 export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
@@ -27,8 +28,7 @@ export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
  * re-bound in the worker before it resumes (failures reject `result` with REBIND_FAILED).
  */
 export async function thaw(source: string | Uint8Array, options: ThawOptions = {}): Promise<WmigProcess> {
-  const bytes = typeof source === 'string' ? readInputFile(source, 'snapshot') : source;
-  const snapshot = decodeSnapshot(bytes);
+  const { bytes, snapshot } = typeof source === 'string' ? readSnapshotFile(source) : { bytes: source, snapshot: decodeSnapshot(source) };
   const loaded = await resolveModule(snapshot, options);
   // The worker parses the bytes again without re-verifying; hand them over without a copy if we own them.
   const owned = typeof source === 'string' && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;

@@ -62,6 +62,14 @@ function pathOpen(cx: HostContext, fd: number, dirflags: number, ptr: number, le
 export function pathCalls(cx: HostContext): CallTable {
   const { mem } = cx;
   const ok = ERRNO.SUCCESS;
+  /** Two paths for a link or rename: both on one mount (else null: XDEV), which must be writable. */
+  const writablePair = (fromFd: number, fromPtr: number, fromLen: number, toFd: number, toPtr: number, toLen: number) => {
+    const from = cx.path(fromFd, u32(fromPtr), fromLen >>> 0);
+    const to = cx.path(toFd, u32(toPtr), toLen >>> 0);
+    if (from.dir.mount !== to.dir.mount) return null;
+    cx.writable(to.dir.mount);
+    return { backend: from.backend, from: from.rel, to: to.rel };
+  };
   return {
     path_create_directory: (fd: number, ptr: number, len: number) => {
       const p = cx.path(fd, u32(ptr), len >>> 0);
@@ -85,11 +93,9 @@ export function pathCalls(cx: HostContext): CallTable {
       return ok;
     },
     path_link: (oldFd: number, _oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
-      const from = cx.path(oldFd, u32(oldPtr), oldLen >>> 0);
-      const to = cx.path(newFd, u32(newPtr), newLen >>> 0);
-      if (from.dir.mount !== to.dir.mount) return ERRNO.XDEV;
-      cx.writable(to.dir.mount);
-      from.backend.link(from.rel, to.rel);
+      const pair = writablePair(oldFd, oldPtr, oldLen, newFd, newPtr, newLen);
+      if (pair === null) return ERRNO.XDEV;
+      pair.backend.link(pair.from, pair.to);
       return ok;
     },
     path_open: (fd: number, dirflags: number, ptr: number, len: number, oflags: number,
@@ -110,11 +116,9 @@ export function pathCalls(cx: HostContext): CallTable {
       return ok;
     },
     path_rename: (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
-      const from = cx.path(fd, u32(oldPtr), oldLen >>> 0);
-      const to = cx.path(newFd, u32(newPtr), newLen >>> 0);
-      if (from.dir.mount !== to.dir.mount) return ERRNO.XDEV;
-      cx.writable(to.dir.mount);
-      from.backend.rename(from.rel, to.rel);
+      const pair = writablePair(fd, oldPtr, oldLen, newFd, newPtr, newLen);
+      if (pair === null) return ERRNO.XDEV;
+      pair.backend.rename(pair.from, pair.to);
       return ok;
     },
     path_symlink: (oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number) => {
