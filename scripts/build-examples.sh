@@ -23,7 +23,9 @@ for src in "$root"/examples/c/*.c; do
   up_to_date "$dst" "$src" && continue
   # 1 MiB shadow stack (wasm-ld defaults to 64 KiB, too small for recursion.c);
   # drop the DWARF that Debian's wasi-libc carries but keep the name section.
-  clang --target=wasm32-wasi -O2 -Wall -Wextra -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
+  # examples/include supplies setjmp.h (wmig's setjmp/longjmp imports).
+  clang --target=wasm32-wasi -O2 -Wall -Wextra -isystem "$root/examples/include" \
+    -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
   echo "built ${dst#"$root"/}"
 done
 # CPU benchmark programs (bench/cpu-suite.js), kept apart so the migration oracle tests do not pick them up.

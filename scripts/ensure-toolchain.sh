@@ -3,7 +3,8 @@
 # installed; install them with apt when running as root. Silent when all present.
 set -euo pipefail
 
-PKGS="clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32"
+# gcc + libc6-dev: native builds of test programs, the oracle for what they print.
+PKGS="clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32 gcc libc6-dev"
 
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=("clang")
@@ -14,6 +15,8 @@ command -v wasm-ld >/dev/null 2>&1 || missing+=("wasm-ld")
 compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" >/dev/null \
   || missing+=("libclang_rt.builtins-wasm32.a")
 [ -x /usr/bin/rustc ] || missing+=("/usr/bin/rustc")
+command -v gcc >/dev/null 2>&1 || missing+=("gcc")
+[ -f /usr/include/setjmp.h ] || missing+=("/usr/include/setjmp.h")
 [ -d /usr/lib/rustlib/wasm32-wasi/lib ] || missing+=("/usr/lib/rustlib/wasm32-wasi")
 
 [ ${#missing[@]} -eq 0 ] && exit 0

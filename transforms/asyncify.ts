@@ -4,11 +4,17 @@ import { engineRejection } from './engine.js';
 import { TransformError } from './errors.js';
 import { encodeInfo, INFO_SECTION, TRANSFORM_VERSION, type ExportedGlobal, type GlobalValueType, type InstrumentInfo } from './info.js';
 import { insertPreemptChecks, PREEMPT_IMPORT } from './preempt.js';
+import { isJumpImport, STACK_POINTER_NAME } from './sjlj.js';
 
 /** WASI modules whose calls become freeze points. */
 const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
 /** Never returns, so there is nothing to resume after it; instrumenting it would only cost code. */
 const NOT_FREEZE_POINTS = new Set(['proc_exit']);
+
+/** The imports Asyncify may unwind from: WASI calls (freeze points) and setjmp/longjmp. */
+function isUnwindImport(module: string, base: string): boolean {
+  return (WASI_MODULES.has(module) && !NOT_FREEZE_POINTS.has(base)) || isJumpImport(module, base);
+}
 
 // Toolchains without a target_features section (Debian's clang and rustc) leave binaryen
 // at MVP, yet their output may use post-MVP features. Allow what Node >= 20 runs by
@@ -109,7 +115,9 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
       throw new TransformError('unsupported', 'module uses WebAssembly features wmig does not support (binaryen validation failed; details on stderr)');
     }
     const globals = exportMutableGlobals(module);
-    const freezePoints = wasiImports(module);
+    const freezePoints = unwindImports(module);
+    const jumps = freezePoints.some((name) => isJumpImport(...splitImportName(name)));
+    const stackPointer = jumps ? stackPointerGlobal(module, globals) : undefined;
     if (stub) {
       const importName = 'wmig$preempt';
       module.addFunctionImport(importName, PREEMPT_IMPORT.module, PREEMPT_IMPORT.base, binaryen.none, binaryen.i32);
@@ -120,7 +128,10 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
       fnApi.setBody(stubFn, module.global.set(fuelName, module.call(importName, [], binaryen.i32)));
       freezePoints.push(`${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`);
     }
-    const info: InstrumentInfo = { transformVersion: TRANSFORM_VERSION, originalDigest, freezePoints, globals };
+    const info: InstrumentInfo = {
+      transformVersion: TRANSFORM_VERSION, originalDigest, freezePoints, globals,
+      ...(stackPointer === undefined ? {} : { stackPointer }),
+    };
 
     // Asyncify itself tidies the code it adds when the optimize level is > 0, so set the levels first.
     binaryen.setOptimizeLevel(options.optimizeLevel ?? 2);
@@ -192,7 +203,7 @@ function preciseRemoveList(module: Binaryen.Module, scanned: ScannedModule, stub
     const info = binaryen.getFunctionInfo(module.getFunctionByIndex(fn.index));
     if (fn.import) {
       if (info.module !== fn.import.module || info.base !== fn.import.base) return 'binaryen reordered the imports';
-      if (WASI_MODULES.has(fn.import.module) && !NOT_FREEZE_POINTS.has(fn.import.base)) roots.add(fn.index);
+      if (isUnwindImport(fn.import.module, fn.import.base)) roots.add(fn.index);
     } else if (info.module) {
       return 'binaryen reordered the functions';
     }
@@ -255,13 +266,28 @@ function valueType(type: Binaryen.Type): GlobalValueType | null {
   }
 }
 
-function wasiImports(module: Binaryen.Module): string[] {
+function unwindImports(module: Binaryen.Module): string[] {
   const names: string[] = [];
   for (let i = 0; i < module.getNumFunctions(); i++) {
     const fn = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
-    if (fn.module && fn.base && WASI_MODULES.has(fn.module) && !NOT_FREEZE_POINTS.has(fn.base)) {
-      names.push(`${fn.module}.${fn.base}`);
-    }
+    if (fn.module && fn.base && isUnwindImport(fn.module, fn.base)) names.push(`${fn.module}.${fn.base}`);
   }
   return names;
+}
+
+function splitImportName(qualified: string): [string, string] {
+  const dot = qualified.indexOf('.');
+  return [qualified.slice(0, dot), qualified.slice(dot + 1)];
+}
+
+/**
+ * The shadow stack pointer: the global wasm-ld names __stack_pointer, or, in a module whose
+ * names were stripped, global 0, which wasm-ld always makes the stack pointer of a non-PIC module.
+ */
+function stackPointerGlobal(module: Binaryen.Module, globals: ExportedGlobal[]): string {
+  const i32 = globals.filter((g) => g.type === 'i32');
+  const named = i32.find((g) => binaryen.getGlobalInfo(module.getGlobalByIndex(g.index)).name === STACK_POINTER_NAME);
+  const found = named ?? i32.find((g) => g.index === 0);
+  if (!found) throw new TransformError('unsupported', 'module uses setjmp/longjmp but has no recognisable shadow stack pointer');
+  return found.export;
 }

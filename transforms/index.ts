@@ -18,3 +18,4 @@ export {
   type InstrumentCachedOptions,
   type CachedInstrumentResult,
 } from './cache.js';
+export { SETJMP_IMPORT, LONGJMP_IMPORT } from './sjlj.js';

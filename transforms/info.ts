@@ -2,7 +2,7 @@ import { TransformError } from './errors.js';
 import { findCustomSection, readSections } from './wasm-binary.js';
 
 /** Bumped whenever instrument() output changes meaning; part of the cache file name. */
-export const TRANSFORM_VERSION = 2;
+export const TRANSFORM_VERSION = 3;
 
 /** Custom section carrying InstrumentInfo as UTF-8 JSON. */
 export const INFO_SECTION = 'wmig.instrument';
@@ -25,6 +25,9 @@ export interface InstrumentInfo {
   /** The imports that may unwind, as `module.base`. */
   freezePoints: string[];
   globals: ExportedGlobal[];
+  /** Export name of the C shadow stack pointer among `globals`; set only for modules that import
+   * wmig.setjmp/longjmp (longjmp restores it). */
+  stackPointer?: string;
 }
 
 export function encodeInfo(info: InstrumentInfo): Uint8Array {
@@ -49,7 +52,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     throw badSection('not UTF-8 JSON', e);
   }
   if (!isRecord(json)) throw badSection('not a JSON object');
-  const { transformVersion, originalDigest, freezePoints, globals } = json;
+  const { transformVersion, originalDigest, freezePoints, globals, stackPointer } = json;
   if (!Number.isSafeInteger(transformVersion)) throw badSection('transformVersion is not an integer');
   if (typeof originalDigest !== 'string' || !/^[0-9a-f]{64}$/.test(originalDigest)) {
     throw badSection('originalDigest is not a sha256 hex digest');
@@ -60,12 +63,16 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
   if (!Array.isArray(globals) || !globals.every(isExportedGlobal)) {
     throw badSection('globals is not a list of {export, index, type}');
   }
+  if (stackPointer !== undefined && !globals.some((g) => g.export === stackPointer && g.type === 'i32')) {
+    throw badSection('stackPointer does not name an exported i32 global');
+  }
   // Rebuilt field by field so unknown fields from a newer writer do not leak through.
   return {
     transformVersion: transformVersion as number,
     originalDigest,
     freezePoints: [...freezePoints],
     globals: globals.map((g) => ({ export: g.export, index: g.index, type: g.type })),
+    ...(stackPointer === undefined ? {} : { stackPointer: stackPointer as string }),
   };
 }
 

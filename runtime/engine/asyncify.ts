@@ -70,19 +70,22 @@ export class BorrowedBuffer {
 
   /** The frames Asyncify wrote while unwinding (a copy: the area is given back right after). */
   unwoundData(): Uint8Array {
-    const view = new DataView(this.#memory.buffer);
-    const current = view.getUint32(this.#start, true);
     const dataStart = this.#start + HEADER_BYTES;
-    this.#touchedEnd = Math.max(this.#touchedEnd, current);
-    return new Uint8Array(this.#memory.buffer, dataStart, current - dataStart).slice();
+    return new Uint8Array(this.#memory.buffer, dataStart, this.#current() - dataStart).slice();
   }
 
   /** Gives the area back: restores exactly what the guest had there. */
   release(): void {
+    // An unwind wrote up to `current`; a rewind only read below what borrow() wrote.
+    const touchedEnd = Math.max(this.#touchedEnd, this.#current());
     const bytes = new Uint8Array(this.#memory.buffer);
-    const touched = bytes.subarray(this.#start, this.#touchedEnd);
+    const touched = bytes.subarray(this.#start, touchedEnd);
     if (this.#wasZero) touched.fill(0);
     else touched.set(this.#save!.subarray(0, touched.length));
+  }
+
+  #current(): number {
+    return new DataView(this.#memory.buffer).getUint32(this.#start, true);
   }
 }
 

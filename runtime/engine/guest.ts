@@ -1,10 +1,11 @@
-import { INITIAL_FUEL, PREEMPT_IMPORT, type InstrumentInfo } from '../../transforms/index.js';
+import { INITIAL_FUEL, LONGJMP_IMPORT, PREEMPT_IMPORT, SETJMP_IMPORT, type InstrumentInfo } from '../../transforms/index.js';
 import { WmigError } from '../errors.js';
 import type { GlobalValue, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
 import { WASM_PAGE_SIZE } from '../snapshot/types.js';
 import { ProcExit, type WasiHost } from '../wasi/host.js';
 import { AsyncifyState, BorrowedBuffer, type AsyncifyExports } from './asyncify.js';
 import { FreezeInterrupt } from './interrupt.js';
+import { checkJmpBuf, JumpError, JumpTable } from './jumps.js';
 
 export type GuestOutcome =
   | { kind: 'exited'; code: number }
@@ -33,6 +34,13 @@ type Wrapped = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown,
   g?: unknown, h?: unknown, i?: unknown) => unknown;
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
+const SETJMP_NAME = `${SETJMP_IMPORT.module}.${SETJMP_IMPORT.base}`;
+const LONGJMP_NAME = `${LONGJMP_IMPORT.module}.${LONGJMP_IMPORT.base}`;
+
+/** Why the guest is unwinding: a freeze (the default), or a setjmp/longjmp the guest loop completes. */
+type PendingJump =
+  | { kind: 'setjmp'; env: number; stackPointer: number | null }
+  | { kind: 'longjmp'; env: number; value: number };
 
 /** $WMIG_PREEMPT_FUEL fixes the loop iterations between two preemption calls (benchmarks). */
 const FIXED_PREEMPT_FUEL = Number(process.env.WMIG_PREEMPT_FUEL) || 0;
@@ -74,6 +82,11 @@ export class Guest {
   #stack: StackState | null = null;
   /** Set while rewinding: the import the guest must re-enter. */
   #rewindingTo: string | null = null;
+  /** Set between a setjmp/longjmp call and the end of the unwind it started. */
+  #pendingJump: PendingJump | null = null;
+  /** What setjmp returns when a rewind re-enters it: 0 after setjmp, longjmp's value after longjmp. */
+  #setjmpResult = 0;
+  readonly #jumps = new JumpTable();
 
   private constructor(instance: WebAssembly.Instance, info: InstrumentInfo, freezeCheck: FreezeCheck) {
     this.#exports = instance.exports as GuestExports;
@@ -87,20 +100,29 @@ export class Guest {
 
   static instantiate(module: WebAssembly.Module, info: InstrumentInfo, host: WasiHost, freezeCheck: FreezeCheck): Guest {
     let guest: Guest | undefined;
-    const imports: Record<string, Record<string, unknown>> = { [WASI_MODULE]: {} };
+    const imports: Record<string, Record<string, unknown>> = { [WASI_MODULE]: {}, [PREEMPT_IMPORT.module]: {} };
     const freezePoints = new Set(info.freezePoints);
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.kind !== 'function') continue;
-      if (imp.module === PREEMPT_IMPORT.module && imp.name === PREEMPT_IMPORT.base) {
+      const qualified = `${imp.module}.${imp.name}`;
+      if (qualified === `${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`) {
         const nextFuel = preemptFuel();
-        imports[PREEMPT_IMPORT.module] = { [PREEMPT_IMPORT.base]: () => (guest!.beforePreempt() ? 0 : nextFuel()) };
+        imports[PREEMPT_IMPORT.module]![PREEMPT_IMPORT.base] = () => (guest!.beforePreempt() ? 0 : nextFuel());
+        continue;
+      }
+      if (qualified === SETJMP_NAME || qualified === LONGJMP_NAME) {
+        if (!freezePoints.has(qualified)) {
+          throw new WmigError('BAD_MODULE', `module imports ${qualified} but was not instrumented for it (transform version ${info.transformVersion}); instrument the original module again`);
+        }
+        imports[SETJMP_IMPORT.module]![imp.name] = qualified === SETJMP_NAME
+          ? (env: number) => guest!.setjmp(env)
+          : (env: number, value: number) => guest!.longjmp(env, value);
         continue;
       }
       const impl = imp.module === WASI_MODULE ? host.imports[imp.name] : undefined;
       if (!impl) {
         throw new WmigError('BAD_MODULE', `module imports ${imp.module}.${imp.name}, which wmig does not provide`);
       }
-      const qualified = `${imp.module}.${imp.name}`;
       imports[WASI_MODULE]![imp.name] = freezePoints.has(qualified)
         ? guestFreezePoint(() => guest!, qualified, impl as unknown as Wrapped)
         : impl;
@@ -152,10 +174,11 @@ export class Guest {
       type: g.type,
       value: (this.#exports[g.export] as WebAssembly.Global).value as number | bigint,
     }));
+    const jumps = this.#jumps.toState();
     return {
       memory: { bytes: new Uint8Array(this.memory.buffer) },
       globals,
-      stack: this.#stack,
+      stack: jumps ? { ...this.#stack, jumps } : this.#stack,
       callCount: this.#callCount,
     };
   }
@@ -193,7 +216,8 @@ export class Guest {
       }
       (this.#exports[g.name] as WebAssembly.Global).value = g.value;
     }
-    this.#stack = snapshot.stack;
+    this.#stack = { data: snapshot.stack.data, pendingImport: snapshot.stack.pendingImport };
+    this.#jumps.load(snapshot.stack.jumps);
     this.#callCount = callCount;
   }
 
@@ -201,12 +225,12 @@ export class Guest {
   beforeCall(importName: string): boolean {
     if (this.#rewindingTo !== null) {
       this.#finishRewind(importName);
-    } else if (this.#exports.asyncify_get_state() !== AsyncifyState.Normal) {
-      // A call while unwinding means the instrumentation missed a path: fail loudly.
-      throw new WmigError('INTERNAL', `${importName} was called while the stack was unwinding`);
-    } else if (this.#freezeCheck(this.#callCount + 1, importName)) {
-      this.#startUnwind(importName);
-      return true;
+    } else {
+      this.#assertNotUnwinding(importName);
+      if (this.#freezeCheck(this.#callCount + 1, importName)) {
+        this.#startUnwind(importName);
+        return true;
+      }
     }
     this.#callCount++;
     return false;
@@ -233,14 +257,80 @@ export class Guest {
       this.#finishRewind(name);
       return false;
     }
-    if (this.#exports.asyncify_get_state() !== AsyncifyState.Normal) {
-      throw new WmigError('INTERNAL', `${name} was called while the stack was unwinding`);
-    }
+    this.#assertNotUnwinding(name);
     if (this.#freezeCheck(0, name)) {
       this.#startUnwind(name);
       return true;
     }
     return false;
+  }
+
+  /**
+   * The `wmig.setjmp` import. Called normally, it unwinds the whole stack so that #enter can
+   * record it, then rewinds straight back into this call; re-entered by that rewind (or by one a
+   * longjmp started), it returns 0 or longjmp's value. Not a WASI call: it does not count.
+   */
+  setjmp(env: number): number {
+    if (this.#rewindingTo !== null) {
+      this.#finishRewind(SETJMP_NAME);
+      return this.#setjmpResult;
+    }
+    this.#assertNotUnwinding(SETJMP_NAME);
+    trapOnJumpError(() => checkJmpBuf(this.memory, env));
+    this.#pendingJump = { kind: 'setjmp', env, stackPointer: this.#stackPointer() };
+    this.#exports.asyncify_start_unwind(this.#buffer.borrow());
+    return 0;
+  }
+
+  /** The `wmig.longjmp` import: unwinds (discarding the stack); #enter then rewinds into setjmp's. */
+  longjmp(env: number, value: number): void {
+    if (this.#rewindingTo !== null) this.#finishRewind(LONGJMP_NAME); // a rewind never targets longjmp: throws
+    this.#assertNotUnwinding(LONGJMP_NAME);
+    trapOnJumpError(() => this.#jumps.target(this.memory, env));
+    // C: longjmp(env, 0) makes setjmp return 1.
+    this.#pendingJump = { kind: 'longjmp', env, value: value === 0 ? 1 : value };
+    this.#exports.asyncify_start_unwind(this.#buffer.borrow());
+  }
+
+  /** Completes a setjmp or longjmp once its unwind reached the top: records, then rewinds. */
+  #jump(jump: PendingJump): void {
+    if (jump.kind === 'setjmp') {
+      const unwound = this.#buffer.unwoundData();
+      this.#buffer.release();
+      // After release: the jmp_buf may lie in the borrowed area, whose bytes release restored.
+      this.#jumps.record(this.memory, jump.env, jump.stackPointer, unwound);
+      this.#rewindInto(unwound, 0);
+    } else {
+      this.#buffer.release();
+      const target = this.#jumps.target(this.memory, jump.env);
+      // Frames between setjmp's caller and longjmp are gone: give their shadow stack back.
+      if (target.stackPointer !== null) this.#stackPointerGlobal()!.value = target.stackPointer;
+      this.#rewindInto(target.stack, jump.value);
+    }
+  }
+
+  #rewindInto(stack: Uint8Array, setjmpResult: number): void {
+    const ptr = this.#buffer.borrow(stack);
+    this.#rewindingTo = SETJMP_NAME;
+    this.#setjmpResult = setjmpResult;
+    this.#exports.asyncify_start_rewind(ptr);
+  }
+
+  #stackPointerGlobal(): WebAssembly.Global | null {
+    const name = this.#info.stackPointer;
+    return name === undefined ? null : (this.#exports[name] as WebAssembly.Global);
+  }
+
+  #stackPointer(): number | null {
+    const global = this.#stackPointerGlobal();
+    return global === null ? null : (global.value as number) >>> 0;
+  }
+
+  #assertNotUnwinding(importName: string): void {
+    // A call while unwinding means the instrumentation missed a path: fail loudly.
+    if (this.#exports.asyncify_get_state() !== AsyncifyState.Normal) {
+      throw new WmigError('INTERNAL', `${importName} was called while the stack was unwinding`);
+    }
   }
 
   /** A blocking call gave up for a freeze before it had any effect: unwind as if before the call. */
@@ -255,23 +345,37 @@ export class Guest {
   }
 
   #enter(): GuestOutcome {
-    try {
-      this.#exports._start();
-    } catch (error) {
-      if (error instanceof ProcExit) return { kind: 'exited', code: error.code };
-      if (error instanceof WmigError) throw error;
-      if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
-        return { kind: 'trapped', message: error.message };
+    for (;;) {
+      try {
+        this.#exports._start();
+      } catch (error) {
+        if (error instanceof ProcExit) return { kind: 'exited', code: error.code };
+        if (error instanceof WmigError) throw error;
+        if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
+          return { kind: 'trapped', message: error.message };
+        }
+        throw error;
       }
-      throw error;
-    }
-    if (this.#exports.asyncify_get_state() === AsyncifyState.Unwinding) {
+      if (this.#exports.asyncify_get_state() !== AsyncifyState.Unwinding) return { kind: 'exited', code: 0 };
       this.#exports.asyncify_stop_unwind();
-      this.#stack = { data: this.#buffer.unwoundData(), pendingImport: this.#stack!.pendingImport };
-      this.#buffer.release();
-      return { kind: 'unwound' };
+      const jump = this.#pendingJump;
+      if (jump === null) break;
+      this.#pendingJump = null;
+      this.#jump(jump);
     }
-    return { kind: 'exited', code: 0 };
+    this.#stack = { data: this.#buffer.unwoundData(), pendingImport: this.#stack!.pendingImport };
+    this.#buffer.release();
+    return { kind: 'unwound' };
+  }
+}
+
+/** A bad jmp_buf is the guest's fault: a trap, as a wild memory access would be. */
+function trapOnJumpError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof JumpError) throw new WebAssembly.RuntimeError(error.message);
+    throw error;
   }
 }
 

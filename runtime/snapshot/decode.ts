@@ -1,5 +1,5 @@
 /**
- * Snapshot format v1 decoder with full validation, no I/O. Decoded snapshots alias the bytes
+ * Snapshot format decoder (v1 and v2) with full validation, no I/O. Decoded snapshots alias the bytes
  * they were decoded from (pages, stack data, file blobs, module bytes are views, not copies).
  */
 import { hash64 } from './hash.js';
@@ -7,6 +7,8 @@ import { readHeader } from './header.js';
 import {
   GLOBAL_TYPE_BY_CODE,
   HEADER_BYTES,
+  JUMP_HAS_STACK_POINTER,
+  JUMP_SECTION_SINCE,
   MAX_PAGES,
   OPTIONAL_SECTIONS,
   SECTION_HEADER_BYTES,
@@ -15,7 +17,7 @@ import {
   type SectionTag,
 } from './layout.js';
 import { Reader, corrupt, utf8Decoder } from './reader.js';
-import { WASM_PAGE_SIZE, type GlobalValue, type MemoryPage, type Snapshot } from './types.js';
+import { WASM_PAGE_SIZE, type GlobalValue, type JumpTable, type JumpTarget, type MemoryPage, type Snapshot } from './types.js';
 
 function tagAt(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
@@ -112,6 +114,10 @@ export function decodeInternal(input: Uint8Array, options: DecodeOptions = {}): 
     }
   }
 
+  if ((version >= JUMP_SECTION_SINCE) !== payloads.has('JUMP')) {
+    throw corrupt(version >= JUMP_SECTION_SINCE ? 'section JUMP is missing' : 'section JUMP in a format v1 file');
+  }
+
   const reader = (tag: SectionTag): Reader => {
     const p = payloads.get(tag)!;
     return new Reader(bytes, p.start, p.end, tag);
@@ -176,6 +182,10 @@ export function decodeInternal(input: Uint8Array, options: DecodeOptions = {}): 
     r.expectEnd();
     if (n !== meta.stackBytes) throw corrupt(`STAK holds ${n} stack bytes, META says ${meta.stackBytes}`);
     stack = { data, pendingImport };
+    if (payloads.has('JUMP')) {
+      const jumps = decodeJumps(reader('JUMP'));
+      if (jumps.targets.length > 0) stack.jumps = jumps;
+    }
   }
 
   // HOST
@@ -252,6 +262,28 @@ export function decodeInternal(input: Uint8Array, options: DecodeOptions = {}): 
     formatVersion: version,
     fileBytes,
   };
+}
+
+function decodeJumps(r: Reader): JumpTable {
+  const nextToken = r.u32('next jump token');
+  const count = r.u32('jump target count');
+  const targets: JumpTarget[] = [];
+  const tokens = new Set<number>();
+  for (let i = 0; i < count; i++) {
+    const token = r.u32(`jump ${i} token`);
+    const env = r.u32(`jump ${i} jmp_buf address`);
+    const flags = r.u32(`jump ${i} flags`);
+    const sp = r.u32(`jump ${i} stack pointer`);
+    if ((flags & ~JUMP_HAS_STACK_POINTER) !== 0) throw corrupt(`section JUMP: jump ${i} has unknown flags 0x${flags.toString(16)}`);
+    if (token === 0 || token >= nextToken || tokens.has(token)) {
+      throw corrupt(`section JUMP: jump ${i} has token ${token}, not a distinct one below the next token ${nextToken}`);
+    }
+    tokens.add(token);
+    const stack = r.bytesView(r.u64(`jump ${i} stack length`), `jump ${i} stack`);
+    targets.push({ token, env, stackPointer: flags & JUMP_HAS_STACK_POINTER ? sp : null, stack });
+  }
+  r.expectEnd();
+  return { nextToken, targets };
 }
 
 function checkMeta(j: unknown): MetaSection {

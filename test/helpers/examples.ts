@@ -31,6 +31,7 @@ export const EXAMPLES: ExampleCase[] = [
   { name: 'argsenv', args: ['alpha', 'two words', '--flag'], env: [['WMIG_A', '1'], ['WMIG_B', 'x=y']] },
   { name: 'stdin', stdin: STDIN_TEXT },
   { name: 'ledger', data: true, env: [['WMIG_LEDGER_NAME', 'books']] },
+  { name: 'sjlj' },
 ];
 
 export interface Oracle extends CliResult {
