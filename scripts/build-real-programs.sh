@@ -3,7 +3,7 @@
 #   real/build/bzip2.wasm     bzip2 1.0.8        (Debian bookworm source package bzip2)
 #   real/build/minigzip.wasm  zlib 1.2.13        (bookworm zlib, its test/minigzip.c)
 #   real/build/sqlite3.wasm   SQLite 3.46.1 shell (trixie sqlite3; bookworm's 3.40 does not build for WASI)
-#   real/build/lua.wasm       Lua 5.4.4          (bookworm lua5.4, upstream tree; only with WMIG_REAL_LUA=1)
+#   real/build/lua.wasm       Lua 5.4.4          (bookworm lua5.4, upstream tree)
 #   real/build/rsum.wasm      a std-only Rust program (scripts/real/rsum.rs) built by Debian's rustc
 #
 # Sources come from Debian through `apt-get source`, with a private APT_CONFIG under real/build/apt
@@ -12,10 +12,8 @@
 # all that is ours. Idempotent and incremental: each step is skipped when its output is newer than
 # its inputs and this script. Installs what it needs with apt when run as root. Works from any cwd.
 #
-# Lua (opt-in: WMIG_REAL_LUA=1): its error handling is setjmp/longjmp, which clang 14 cannot compile
-# for wasm32 and Debian's 2022 wasi-libc has no runtime for. It is built with clang-19 (installed on
-# demand) and -mllvm -wasm-enable-sjlj, which lowers setjmp/longjmp to wasm exception handling, with
-# our setjmp.h and its small runtime (scripts/real/sjlj/). Its migration is not tested yet.
+# Programs that use setjmp/longjmp (Lua's error handling) get wmig's setjmp.h (examples/include):
+# setjmp and longjmp become host imports that wmig implements on Asyncify.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,11 +40,11 @@ up_to_date() { newer "$@" "$self"; }
 # ---------------------------------------------------------------------------------------------
 # Tools: the wasm32-wasi toolchains (shared with the examples), what unpacking and generating the
 # sources needs (dpkg-source, make, a host C compiler, tclsh for SQLite's amalgamation), and the
-# native programs the tests compare against (bzip2, gzip, sqlite3, sha256sum from coreutils).
+# native programs the tests compare against (bzip2, gzip, sqlite3, lua5.4, sha256sum from coreutils).
 bash "$here/ensure-toolchain.sh"
-HOST_PKGS="dpkg-dev make gcc libc6-dev tcl bzip2 gzip sqlite3 xz-utils ca-certificates"
+HOST_PKGS="dpkg-dev make gcc libc6-dev tcl bzip2 gzip sqlite3 lua5.4 xz-utils ca-certificates"
 missing=()
-for cmd in dpkg-source make gcc tclsh bzip2 gzip sqlite3 xz sha256sum; do
+for cmd in dpkg-source make gcc tclsh bzip2 gzip sqlite3 lua5.4 xz sha256sum; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -189,30 +187,19 @@ if ! up_to_date "$out" "$stubs/rsum.rs"; then
   say "built ${out#"$root"/}"
 fi
 
-# Lua 5.4 (opt-in, see the header). Default luaconf (64-bit integers, as native Lua); no LUA_USE_POSIX
-# (no popen/mkstemp in WASI): os.tmpname/io.tmpfile/os.execute go to scripts/real/lua-stubs.c.
-if [ "${WMIG_REAL_LUA:-0}" = 1 ]; then
-  if ! command -v clang-19 >/dev/null 2>&1 || ! compgen -G "/usr/lib/llvm-19/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" >/dev/null; then
-    if [ "$(id -u)" -eq 0 ]; then
-      DEBIAN_FRONTEND=noninteractive APT_CONFIG=/dev/null apt-get install -y --no-install-recommends clang-19 lld-19 libclang-rt-19-dev-wasm32
-    else
-      say "Lua needs: apt-get install clang-19 lld-19 libclang-rt-19-dev-wasm32"; exit 1
-    fi
-  fi
-  # Upstream's tree: Debian's patches make luaconf.h include a multiarch header of its build.
-  lua="$(fetch lua5.4 bookworm --skip-patches)"
-  out="$build/lua.wasm"
-  if ! newer "$out" "$lua/.unpacked" "$stubs/lua-stubs.c" "$stubs/lua-stubs.h" "$stubs/sjlj/setjmp.h" "$stubs/sjlj/sjlj-rt.c"; then
-    say "compiling Lua (clang-19, wasm exception-handling setjmp/longjmp)"
-    lua_srcs=()
-    for f in "$lua"/src/*.c; do
-      case "$(basename "$f")" in luac.c|onelua.c) ;; *) lua_srcs+=("$f") ;; esac
-    done
-    clang-19 --target=wasm32-wasi -O2 "${EMU_DEFS[@]}" -fwasm-exceptions -mllvm -wasm-enable-sjlj \
-      -I"$stubs/sjlj" -include "$stubs/lua-stubs.h" "${LDFLAGS[@]}" -o "$out.tmp" "${lua_srcs[@]}" \
-      "$stubs/lua-stubs.c" "$stubs/sjlj/sjlj-rt.c" "${EMU_LIBS[@]}"
-    mv "$out.tmp" "$out"
-    say "built ${out#"$root"/}"
-  fi
+# Lua 5.4. Default luaconf (64-bit integers, as native Lua); no LUA_USE_POSIX (no popen/mkstemp in
+# WASI): os.tmpname/io.tmpfile/os.execute go to scripts/real/lua-stubs.c. Upstream's tree: Debian's
+# patches make luaconf.h include a multiarch header of its build.
+lua="$(fetch lua5.4 bookworm --skip-patches)"
+out="$build/lua.wasm"
+if ! up_to_date "$out" "$lua/.unpacked" "$stubs/lua-stubs.c" "$stubs/lua-stubs.h" "$root/examples/include/setjmp.h"; then
+  lua_srcs=()
+  for f in "$lua"/src/*.c; do
+    case "$(basename "$f")" in luac.c|onelua.c) ;; *) lua_srcs+=("$f") ;; esac
+  done
+  clang --target=wasm32-wasi -O2 "${EMU_DEFS[@]}" -isystem "$root/examples/include" \
+    -include "$stubs/lua-stubs.h" "${LDFLAGS[@]}" -o "$out.tmp" "${lua_srcs[@]}" "$stubs/lua-stubs.c" "${EMU_LIBS[@]}"
+  mv "$out.tmp" "$out"
+  say "built ${out#"$root"/}"
 fi
 ls -l "$build"/*.wasm | sed "s#$root/##" >&2
