@@ -94,17 +94,20 @@ describe('instrument', async () => {
     );
   });
 
-  it('exports exactly the mutable globals, named by global index', async () => {
+  it('exports exactly the mutable globals, named by global index (5: the reserved-pages counter it adds)', async () => {
     expect(exports.filter((name) => name.startsWith('wmig.global.')).sort()).toEqual([
       'wmig.global.1',
       'wmig.global.2',
       'wmig.global.4',
+      'wmig.global.5',
     ]);
     expect(result.info.globals).toEqual([
       { export: 'wmig.global.1', index: 1, type: 'i32' },
       { export: 'wmig.global.2', index: 2, type: 'i64' },
       { export: 'wmig.global.4', index: 4, type: 'f64' },
+      { export: 'wmig.global.5', index: 5, type: 'i32' },
     ]);
+    expect(result.info.reservedPages).toBe(16);
   });
 
   it('records version, input digest and freeze points in the wmig.instrument section', async () => {
@@ -137,7 +140,7 @@ describe('instrument', async () => {
   it('reports its stages in order', async () => {
     const stages: string[] = [];
     await instrument(program, { onProgress: (stage) => stages.push(stage) });
-    expect(stages).toEqual(['scan', 'parse', 'scope', 'asyncify', 'optimize', 'emit']);
+    expect(stages).toEqual(['scan', 'reserve', 'parse', 'scope', 'asyncify', 'optimize', 'emit']);
   });
 
   it('returns an already-instrumented module unchanged', async () => {

@@ -4,6 +4,7 @@ import { engineRejection } from './engine.js';
 import { TransformError } from './errors.js';
 import { encodeInfo, INFO_SECTION, TRANSFORM_VERSION, type ExportedGlobal, type GlobalValueType, type InstrumentInfo } from './info.js';
 import { insertPreemptChecks, PREEMPT_IMPORT } from './preempt.js';
+import { RESERVED_PAGES, reserveTopPages } from './reserve.js';
 import { isJumpImport, STACK_POINTER_NAME } from './sjlj.js';
 
 /** WASI modules whose calls become freeze points. */
@@ -60,6 +61,8 @@ export interface AsyncifyStats {
   preciseFunctions: number | null;
   /** Why the precise scope could not be used, if it was asked for and fell back. */
   fallback: string | null;
+  /** Why no pages could be reserved for Asyncify's data (the host then borrows guest memory). */
+  unreserved: string | null;
   loopChecks: number;
   entryChecks: number;
 }
@@ -88,10 +91,23 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     definedFunctions: scanned ? scanned.functions.length - scanned.numImportedFunctions : 0,
     preciseFunctions: null,
     fallback: scope === 'precise' ? fallback : null,
+    unreserved: scanned ? null : fallback,
     loopChecks: 0,
     entryChecks: 0,
   };
   let input = wasm;
+  let reservedPages: number | undefined;
+  if (scanned) {
+    progress('reserve');
+    try {
+      input = reserveTopPages(scanned).bytes;
+      reservedPages = RESERVED_PAGES;
+      scanned = scanModule(input);
+    } catch (e) {
+      if (!(e instanceof ScanUnsupported)) throw e;
+      stats.unreserved = e.message;
+    }
+  }
   let stub: { index: number; fuelGlobal: number } | null = null;
   if (options.preempt) {
     if (!scanned) throw new TransformError('unsupported', `cannot insert preemption points: ${fallback}`);
@@ -131,6 +147,7 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     const info: InstrumentInfo = {
       transformVersion: TRANSFORM_VERSION, originalDigest, freezePoints, globals,
       ...(stackPointer === undefined ? {} : { stackPointer }),
+      ...(reservedPages === undefined ? {} : { reservedPages }),
     };
 
     // Asyncify itself tidies the code it adds when the optimize level is > 0, so set the levels first.

@@ -11,7 +11,7 @@ export class ScanUnsupported extends Error {
   }
 }
 
-const SEC_TYPE = 1, SEC_IMPORT = 2, SEC_FUNCTION = 3, SEC_TABLE = 4, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_ELEM = 9, SEC_CODE = 10;
+const SEC_TYPE = 1, SEC_IMPORT = 2, SEC_FUNCTION = 3, SEC_TABLE = 4, SEC_MEMORY = 5, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_ELEM = 9, SEC_CODE = 10;
 
 export interface ScannedFunction {
   /** Index in the function index space (imports first). */
@@ -28,6 +28,18 @@ export interface ScannedFunction {
   globalsRead: Set<number>;
   /** Byte offsets (in the module) just after each `loop <blocktype>`. Defined functions only. */
   loopBodies: number[];
+  /** Byte ranges of each memory.size and memory.grow instruction. Defined functions only. */
+  memoryOps: { start: number; end: number; grow: boolean }[];
+  /** Where control leaves the function or enters another one (for preempt.ts, which keeps its fuel
+   * in a local and must hand it over there): calls (call, call_indirect, call_ref), and exits
+   * (return, tail calls, branches to the function's own label, its final end). Defined functions only. */
+  handovers: { start: number; end: number; kind: 'call' | 'exit' }[];
+  /** Blocks, their ends and branches, in order (for preempt.ts, which wraps loops in blocks and
+   * so must renumber branches). Defined functions only. */
+  structure: StructureEvent[];
+  /** Parameters, and locals declared in the body (defined functions only). */
+  paramCount: number;
+  localCount: number;
   /** Byte offset of the first instruction (after the locals). Defined functions only. */
   codeStart: number;
   /** Byte range of the whole body entry (size LEB included). Defined functions only. */
@@ -35,12 +47,22 @@ export interface ScannedFunction {
   entryEnd: number;
 }
 
+export type StructureEvent =
+  /** block, loop or if; `bodyStart` is just after its block type. */
+  | { kind: 'open'; op: number; start: number; bodyStart: number; emptyType: boolean }
+  | { kind: 'end'; start: number }
+  /** br, br_if, br_table, br_on_null, br_on_non_null: label depths as written, immediates in [immStart, end). */
+  | { kind: 'branch'; op: number; start: number; immStart: number; end: number; depths: number[] };
+
 export interface ScannedModule {
   bytes: Uint8Array;
   functions: ScannedFunction[];
   numImportedFunctions: number;
   numGlobals: number;
   numTypes: number;
+  /** Memories the module imports and defines. */
+  importedMemories: number;
+  definedMemories: number;
   /** Functions that may be reached through a table or a funcref: elem segments, ref.func, and
    * (when a table escapes to the host) every exported function. */
   addressTaken: Set<number>;
@@ -120,15 +142,19 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
   const r = new Reader(bytes, 8);
   const sections: ScannedModule['sections'] = [];
   const typeSigs: string[] = [];
+  const typeParamCounts: number[] = [];
   const functions: ScannedFunction[] = [];
   const addressTaken = new Set<number>();
   const exportedFunctions: number[] = [];
   let tableEscapes = false;
   let numImportedFunctions = 0;
   let numGlobals = 0;
+  let importedMemories = 0;
+  let definedMemories = 0;
   const definedTypes: number[] = [];
   const newFn = (index: number, sig: string): ScannedFunction => ({
-    index, sig, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), loopBodies: [], codeStart: 0, entryStart: 0, entryEnd: 0,
+    index, sig, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), loopBodies: [], memoryOps: [], handovers: [], structure: [],
+    paramCount: 0, localCount: 0, codeStart: 0, entryStart: 0, entryEnd: 0,
   });
 
   while (r.pos < bytes.length) {
@@ -144,7 +170,11 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           const form = r.byte();
           if (form !== 0x60) throw new ScanUnsupported(`type form 0x${form.toString(16)} (GC types)`);
           const s = r.pos;
-          for (let k = 0; k < 2; k++) for (let c = r.u32(); c > 0; c--) r.valtype();
+          for (let k = 0; k < 2; k++) {
+            const c0 = r.u32();
+            if (k === 0) typeParamCounts.push(c0);
+            for (let c = c0; c > 0; c--) r.valtype();
+          }
           typeSigs.push(Array.from(bytes.subarray(s, r.pos)).join(','));
         }
         break;
@@ -163,6 +193,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
             tableEscapes = true;
           } else if (kind === 2) {
             limits(r);
+            importedMemories++;
           } else if (kind === 3) {
             r.valtype(); r.byte(); numGlobals++;
           } else if (kind === 4) {
@@ -174,9 +205,16 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
         break;
       case SEC_FUNCTION:
         for (let n = r.u32(); n > 0; n--) definedTypes.push(r.u32());
-        for (const t of definedTypes) functions.push(newFn(functions.length, typeSigs[t]!));
+        for (const t of definedTypes) {
+          const f = newFn(functions.length, typeSigs[t]!);
+          f.paramCount = typeParamCounts[t]!;
+          functions.push(f);
+        }
         break;
       case SEC_TABLE:
+        break;
+      case SEC_MEMORY:
+        definedMemories = r.u32();
         break;
       case SEC_GLOBAL: {
         const refs: number[] = [];
@@ -220,7 +258,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           const bodySize = r.u32();
           const bodyEnd = r.pos + bodySize;
           fn.entryEnd = bodyEnd;
-          for (let groups = r.u32(); groups > 0; groups--) { r.u32(); r.valtype(); }
+          for (let groups = r.u32(); groups > 0; groups--) { fn.localCount += r.u32(); r.valtype(); }
           fn.codeStart = r.pos;
           scanBody(r, bodyEnd, fn, typeSigs, addressTaken);
           if (r.pos !== bodyEnd) throw new ScanUnsupported(`function ${fn.index}: body size mismatch`);
@@ -233,7 +271,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
     r.pos = end;
   }
   if (tableEscapes) for (const f of exportedFunctions) addressTaken.add(f);
-  return { bytes, functions, numImportedFunctions, numGlobals, numTypes: typeSigs.length, addressTaken, sections };
+  return { bytes, functions, numImportedFunctions, numGlobals, numTypes: typeSigs.length, importedMemories, definedMemories, addressTaken, sections };
 }
 
 function limits(r: Reader): void {
@@ -243,22 +281,48 @@ function limits(r: Reader): void {
 }
 
 function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[], addressTaken: Set<number>): void {
+  // Open blocks; a branch to label `depth` targets the function itself, i.e. leaves it.
+  let depth = 0;
+  const handover = (at: number, kind: 'call' | 'exit') => fn.handovers.push({ start: at, end: r.pos, kind });
   while (r.pos < end) {
+    const at = r.pos;
     const op = r.byte();
-    if (op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) continue;
+    if (op === 0x0b) {
+      if (depth === 0) handover(at, 'exit');
+      else fn.structure.push({ kind: 'end', start: at });
+      depth--;
+      continue;
+    }
+    if (op === 0x0f) { handover(at, 'exit'); continue; }
+    if (op <= 0x01 || op === 0x05 || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) continue;
     if (op >= 0x45 && op <= 0xc4) continue; // numeric, no immediates
     switch (op) {
-      case 0x02: case 0x04: r.blocktype(); break;
-      case 0x03: r.blocktype(); fn.loopBodies.push(r.pos); break;
-      case 0x0c: case 0x0d: case 0xd5: case 0xd6: r.u32(); break;
-      case 0x0e: for (let n = r.u32() + 1; n > 0; n--) r.u32(); break;
-      case 0x10: case 0x12: fn.calls.add(r.u32()); break;
-      case 0x11: case 0x13: fn.indirectSigs.add(typeSigs[r.u32()]!); r.u32(); break;
-      case 0x14: case 0x15: fn.indirectSigs.add(typeSigs[r.u32()]!); break;
+      case 0x02: case 0x03: case 0x04: {
+        const emptyType = r.b[r.pos] === 0x40;
+        r.blocktype();
+        depth++;
+        fn.structure.push({ kind: 'open', op, start: at, bodyStart: r.pos, emptyType });
+        if (op === 0x03) fn.loopBodies.push(r.pos);
+        break;
+      }
+      case 0x0c: case 0x0d: case 0x0e: case 0xd5: case 0xd6: {
+        const immStart = r.pos;
+        const depths: number[] = [];
+        for (let n = op === 0x0e ? r.u32() + 1 : 1; n > 0; n--) depths.push(r.u32());
+        fn.structure.push({ kind: 'branch', op, start: at, immStart, end: r.pos, depths });
+        if (depths.includes(depth)) handover(at, 'exit');
+        break;
+      }
+      case 0x10: fn.calls.add(r.u32()); handover(at, 'call'); break;
+      case 0x12: fn.calls.add(r.u32()); handover(at, 'exit'); break;
+      case 0x11: fn.indirectSigs.add(typeSigs[r.u32()]!); r.u32(); handover(at, 'call'); break;
+      case 0x13: fn.indirectSigs.add(typeSigs[r.u32()]!); r.u32(); handover(at, 'exit'); break;
+      case 0x14: fn.indirectSigs.add(typeSigs[r.u32()]!); handover(at, 'call'); break;
+      case 0x15: fn.indirectSigs.add(typeSigs[r.u32()]!); handover(at, 'exit'); break;
       case 0x1c: for (let n = r.u32(); n > 0; n--) r.valtype(); break;
       case 0x23: fn.globalsRead.add(r.u32()); break;
       case 0x20: case 0x21: case 0x22: case 0x24: case 0x25: case 0x26: r.u32(); break;
-      case 0x3f: case 0x40: r.u32(); break;
+      case 0x3f: case 0x40: r.u32(); fn.memoryOps.push({ start: at, end: r.pos, grow: op === 0x40 }); break;
       case 0x41: case 0x42: r.sleb(); break;
       case 0x43: r.skip(4); break;
       case 0x44: r.skip(8); break;

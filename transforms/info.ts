@@ -2,7 +2,7 @@ import { TransformError } from './errors.js';
 import { findCustomSection, readSections } from './wasm-binary.js';
 
 /** Bumped whenever instrument() output changes meaning; part of the cache file name. */
-export const TRANSFORM_VERSION = 3;
+export const TRANSFORM_VERSION = 4;
 
 /** Custom section carrying InstrumentInfo as UTF-8 JSON. */
 export const INFO_SECTION = 'wmig.instrument';
@@ -28,6 +28,9 @@ export interface InstrumentInfo {
   /** Export name of the C shadow stack pointer among `globals`; set only for modules that import
    * wmig.setjmp/longjmp (longjmp restores it). */
   stackPointer?: string;
+  /** Pages at the top of memory the guest cannot see, for Asyncify's data (transforms/reserve.ts);
+   * absent when the memory could not be reserved in (the host then borrows guest memory). */
+  reservedPages?: number;
 }
 
 export function encodeInfo(info: InstrumentInfo): Uint8Array {
@@ -52,7 +55,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     throw badSection('not UTF-8 JSON', e);
   }
   if (!isRecord(json)) throw badSection('not a JSON object');
-  const { transformVersion, originalDigest, freezePoints, globals, stackPointer } = json;
+  const { transformVersion, originalDigest, freezePoints, globals, stackPointer, reservedPages } = json;
   if (!Number.isSafeInteger(transformVersion)) throw badSection('transformVersion is not an integer');
   if (typeof originalDigest !== 'string' || !/^[0-9a-f]{64}$/.test(originalDigest)) {
     throw badSection('originalDigest is not a sha256 hex digest');
@@ -66,6 +69,9 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
   if (stackPointer !== undefined && !globals.some((g) => g.export === stackPointer && g.type === 'i32')) {
     throw badSection('stackPointer does not name an exported i32 global');
   }
+  if (reservedPages !== undefined && !(Number.isSafeInteger(reservedPages) && (reservedPages as number) > 0)) {
+    throw badSection('reservedPages is not a positive integer');
+  }
   // Rebuilt field by field so unknown fields from a newer writer do not leak through.
   return {
     transformVersion: transformVersion as number,
@@ -73,6 +79,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     freezePoints: [...freezePoints],
     globals: globals.map((g) => ({ export: g.export, index: g.index, type: g.type })),
     ...(stackPointer === undefined ? {} : { stackPointer: stackPointer as string }),
+    ...(reservedPages === undefined ? {} : { reservedPages: reservedPages as number }),
   };
 }
 

@@ -14,7 +14,7 @@ export interface InstrumentResult {
 }
 
 export interface InstrumentOptions {
-  /** Called as work starts on each stage: 'scan', ['preempt'], 'parse', ['scope'], 'asyncify', 'optimize', 'emit'. */
+  /** Called as work starts on each stage: 'scan', ['reserve'], ['preempt'], 'parse', ['scope'], 'asyncify', 'optimize', 'emit'. */
   onProgress?: (stage: string) => void;
   /** Which functions are instrumented; default 'precise' (only those that can reach a freeze point). */
   scope?: InstrumentScope;

@@ -1,11 +1,18 @@
 // Preemption points: a fuel check at every loop header (and at the entry of functions on a call
-// cycle, so recursion without loops is bounded too). The common case is a global load, a branch,
-// and a decrement; when the fuel runs out the check calls an out-of-line stub, which calls the
-// import `wmig.preempt` (a freeze point) and stores the fuel it returns.
+// cycle, so recursion without loops is bounded too). The common case is a branch and a decrement
+// of a local; when the fuel runs out the check calls an out-of-line stub, which calls the import
+// `wmig.preempt` (a freeze point) and stores the fuel it returns in a global.
+//
+// The fuel lives in that global between functions and in a local inside a function with checks
+// (a local is a register; a global is a load and a store per iteration, which nearly doubled the
+// run time of tight loops). Such a function loads the global at entry and after every call, and
+// stores it back before every call and wherever it leaves, so fuel spent anywhere counts
+// everywhere and a loop that calls other functions still runs out.
 //
 // The checks are spliced into the binary before binaryen reads it. Everything new is appended
 // (a type, a global, a function), so no existing index moves and the name section stays valid.
-import { recursiveFunctions, ScanUnsupported, type ScannedModule } from './code-scan.js';
+import { recursiveFunctions, ScanUnsupported, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
+import { push2, sleb, uleb } from './leb.js';
 
 export const PREEMPT_IMPORT = { module: 'wmig', base: 'preempt' } as const;
 /** Loop iterations between two calls of the import; the host's return value re-arms it. */
@@ -22,28 +29,96 @@ export interface PreemptRewrite {
   entryChecks: number;
 }
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
+/** What goes where in a function with checks; at one offset, in this order. */
+const enum Splice { AfterLoopEnd, ReloadAfterCall, BeforeLoop, Check, StoreBeforeHandover, BranchDepths }
 
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
+/** block $exit, loop $again, block $preempt: what a loop with a check is wrapped in. */
+const WRAPPER_LABELS = 3;
+
+/**
+ * A function body (locals and code, without the size prefix) with a fuel local appended to its
+ * locals, loaded at entry, checked at loop headers (and at entry), and handed over at calls and exits.
+ *
+ * The call to the stub, an unwind point, is kept out of the loop: Asyncify guards every stretch of
+ * code that may be skipped while rewinding, and a call inside a loop put guards in every iteration
+ * (that, not the check, made tight loops twice as slow). So a loop without block type becomes
+ *
+ *   block $exit  loop $again  block $preempt
+ *     loop $L  (if fuel then fuel -= 1 else br $preempt)  BODY  end
+ *     br $exit
+ *   end  call $stub  fuel = global  br $again
+ *   end  end
+ *
+ * and branches in the body that cross such wrappers are renumbered. The loop is entered again at
+ * its header with its locals as they were, which is where the check stood. Loops with a block type
+ * (rare in compiler output) keep the call inside.
+ */
+function withLocalFuel(src: Uint8Array, fn: ScannedFunction, fuel: number[], stub: number[], entryCheck: boolean): number[] {
+  const local = uleb(fn.paramCount + fn.localCount);
+  const load = [0x23, ...fuel, 0x21, ...local];
+  const store = [0x20, ...local, 0x24, ...fuel];
+  const callStub = [0x10, ...stub, ...load];
+  // Passing a check costs one unit of fuel; at zero it first gets more from the stub (which must
+  // give at least one). In place: if (fuel) fuel -= 1 else { stub(); fuel = global - 1 }.
+  const decrement = [0x20, ...local, 0x41, 0x01, 0x6b, 0x21, ...local];
+  const check = (out: number[]) => [0x20, ...local, 0x04, 0x40, ...decrement, 0x05, ...out, 0x0b];
+  const inPlaceCheck = check([...callStub, ...decrement]);
+  // Wrapped: the `else` leaves for $preempt, and the loop header checks again once refilled.
+  // Inside `if` (0), loop $L (1): $preempt is label 2. After $L's end: $preempt 0, $again 1, $exit 2.
+  const wrappedCheck = check([0x0c, 0x02]);
+  const afterWrappedLoop = [0x0c, 0x02, 0x0b, ...callStub, 0x0c, 0x00, 0x0b, 0x0b];
+
+  type Edit = { at: number; order: Splice; event?: StructureEvent; code?: number[] };
+  const edits: Edit[] = [];
+  for (const e of fn.structure) {
+    if (e.kind === 'open' && e.op === 0x03) {
+      if (e.emptyType) edits.push({ at: e.start, order: Splice.BeforeLoop, code: [0x02, 0x40, 0x03, 0x40, 0x02, 0x40] });
+      edits.push({ at: e.bodyStart, order: Splice.Check, code: e.emptyType ? wrappedCheck : inPlaceCheck });
     }
-    out.push(b | 0x80);
+    // Opens and ends keep the label stack; branches get renumbered.
+    if (e.kind === 'open' || e.kind === 'end') edits.push({ at: e.kind === 'end' ? e.start + 1 : e.start, order: e.kind === 'end' ? Splice.AfterLoopEnd : Splice.BeforeLoop, event: e });
+    if (e.kind === 'branch') edits.push({ at: e.immStart, order: Splice.BranchDepths, event: e });
   }
+  for (const h of fn.handovers) {
+    edits.push({ at: h.start, order: Splice.StoreBeforeHandover, code: store });
+    if (h.kind === 'call') edits.push({ at: h.end, order: Splice.ReloadAfterCall, code: load });
+  }
+  edits.sort((a, b) => a.at - b.at || a.order - b.order);
+
+  let p = fn.entryStart;
+  while (src[p++]! & 0x80); // the old size prefix
+  // Locals: one more group, `1 i32`, whose index is after every param and local.
+  let groups = 0, shift = 0, b: number;
+  do { b = src[p++]!; groups += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+  const out = [...uleb(groups + 1)];
+  push2(out, src.subarray(p, fn.codeStart));
+  push2(out, [0x01, 0x7f]);
+  push2(out, load);
+  if (entryCheck) push2(out, inPlaceCheck);
+  p = fn.codeStart;
+  /** Open labels, innermost last: true for a loop that got wrappers. */
+  const wrapped: boolean[] = [];
+  for (const edit of edits) {
+    for (; p < edit.at; p++) out.push(src[p]!);
+    if (edit.code) push2(out, edit.code);
+    const e = edit.event;
+    if (!e) continue;
+    if (e.kind === 'open') wrapped.push(e.op === 0x03 && e.emptyType);
+    else if (e.kind === 'end' && wrapped.pop()) push2(out, afterWrappedLoop);
+    else if (e.kind === 'branch') {
+      const depths = e.depths.map((d) => {
+        // Wrappers sit outside their loop: a branch crosses those of the loops it leaves, not its target's.
+        let extra = 0;
+        for (let k = 0; k < d && k < wrapped.length; k++) if (wrapped[wrapped.length - 1 - k]) extra += WRAPPER_LABELS;
+        return d + extra;
+      });
+      if (e.op === 0x0e) push2(out, uleb(depths.length - 1));
+      for (const d of depths) push2(out, uleb(d));
+      p = e.end;
+    }
+  }
+  for (; p < fn.entryEnd; p++) out.push(src[p]!);
+  return out;
 }
 
 const SEC_TYPE = 1, SEC_FUNCTION = 3, SEC_GLOBAL = 6, SEC_CODE = 10;
@@ -58,9 +133,6 @@ export function insertPreemptChecks(m: ScannedModule): PreemptRewrite {
   const recursive = recursiveFunctions(m);
   const fuel = uleb(fuelGlobal);
   const stub = uleb(stubIndex);
-  // if (fuel) fuel -= 1 else stub()
-  const check = [0x23, ...fuel, 0x04, 0x40, 0x23, ...fuel, 0x41, 0x01, 0x6b, 0x24, ...fuel, 0x05, 0x10, ...stub, 0x0b];
-
   const has = (id: number) => m.sections.some((s) => s.id === id);
   if (!has(SEC_TYPE) || !has(SEC_FUNCTION) || !has(SEC_CODE)) throw new ScanUnsupported('module without type, function or code section');
 
@@ -92,18 +164,14 @@ export function insertPreemptChecks(m: ScannedModule): PreemptRewrite {
         const body: number[] = [...uleb(m.functions.length - m.numImportedFunctions + 1)];
         for (const fn of m.functions) {
           if (fn.import) continue;
-          const inserts = [...fn.loopBodies];
-          if (recursive.has(fn.index)) { inserts.unshift(fn.codeStart); entryChecks++; }
-          loopChecks += fn.loopBodies.length;
-          // Skip the old size prefix; the body proper starts after it.
-          let p = fn.entryStart;
-          while (src[p++]! & 0x80);
-          const entry: number[] = [];
-          for (const at of inserts) {
-            for (; p < at; p++) entry.push(src[p]!);
-            push2(entry, check);
+          const entryCheck = recursive.has(fn.index);
+          if (fn.loopBodies.length === 0 && !entryCheck) {
+            push2(body, src.subarray(fn.entryStart, fn.entryEnd));
+            continue;
           }
-          for (; p < fn.entryEnd; p++) entry.push(src[p]!);
+          if (entryCheck) entryChecks++;
+          loopChecks += fn.loopBodies.length;
+          const entry = withLocalFuel(src, fn, fuel, stub, entryCheck);
           push2(body, uleb(entry.length));
           push2(body, entry);
         }
@@ -120,6 +188,3 @@ export function insertPreemptChecks(m: ScannedModule): PreemptRewrite {
   return { bytes: Uint8Array.from(out), stubIndex, fuelGlobal, loopChecks, entryChecks };
 }
 
-function push2(dst: number[], src: ArrayLike<number>): void {
-  for (let i = 0; i < src.length; i++) dst.push(src[i]!);
-}

@@ -17,80 +17,127 @@ export interface AsyncifyExports {
 
 /** Header of Asyncify's data area: i32 current, i32 end; the frames follow it. */
 const HEADER_BYTES = 8;
-/** Upper bound for the borrowed area: the unwound stack of deep programs fits many times over. */
-const MAX_BUFFER_BYTES = 1 << 20;
+/** Upper bound for the area: the unwound stack of deep programs fits many times over. */
+const MAX_AREA_BYTES = 1 << 20;
+const PAGE_BYTES = 65536;
 
 /**
- * Asyncify needs a data area inside linear memory while it unwinds or rewinds. Growing memory for it
- * would be visible to the guest (memory.size) and end up in the snapshot, so instead we borrow the top
- * of memory: save its bytes, let Asyncify use it, and put them back before any guest code runs again.
- * Only the bytes Asyncify actually wrote need restoring. When the area is all zero (common: unused
- * heap), nothing is copied at all.
+ * Where Asyncify keeps the frames while the stack unwinds or rewinds: a region of linear memory
+ * at its top, used between `borrow` and `release`, while no guest code runs.
  */
-export class BorrowedBuffer {
-  readonly #memory: WebAssembly.Memory;
-  #start = 0;
-  /** Where the guest's bytes are kept while the area is borrowed; reused so repeated freezes allocate nothing. */
-  #save: Uint8Array | null = null;
-  /** The area was all zero when borrowed: giving it back is a fill, not a copy. */
-  #wasZero = false;
-  #touchedEnd = 0;
+export abstract class AsyncifyArea {
+  protected readonly memory: WebAssembly.Memory;
+  protected start = 0;
+  /** End of what borrow() wrote; an unwind writes further, up to `current`. */
+  protected touchedEnd = 0;
 
   constructor(memory: WebAssembly.Memory) {
-    this.#memory = memory;
+    this.memory = memory;
   }
 
-  /** Borrows the area and writes Asyncify's header; returns the pointer to pass to Asyncify. */
+  /** Takes the area and writes Asyncify's header (and the frames to rewind); returns its pointer. */
   borrow(initialData?: Uint8Array): number {
-    const bytes = new Uint8Array(this.#memory.buffer);
-    const size = Math.min(MAX_BUFFER_BYTES, bytes.length >>> 1) & ~7;
+    const bytes = new Uint8Array(this.memory.buffer);
+    const size = this.size(bytes.length);
     const dataLength = initialData?.length ?? 0;
     if (dataLength + HEADER_BYTES > size) {
       throw new WmigError('INTERNAL', `unwound stack (${dataLength} bytes) does not fit the ${size}-byte Asyncify area`);
     }
-    this.#start = bytes.length - size;
-    // An unwind may write anywhere in the area; a rewind only touches the header and the data it is given.
-    const saved = bytes.subarray(this.#start, this.#start + (initialData ? HEADER_BYTES + dataLength : size));
-    this.#wasZero = isAllZero(saved);
-    if (!this.#wasZero) {
-      // Sized to need: a rewind saves a few hundred bytes, and a fresh 1 MiB allocation right after
-      // a big memory.grow is what tips V8 into a garbage collection during the thaw.
-      if (!this.#save || this.#save.length < saved.length) this.#save = new Uint8Array(saved.length);
-      this.#save.set(saved);
-    }
-    const view = new DataView(this.#memory.buffer);
-    const dataStart = this.#start + HEADER_BYTES;
+    this.start = bytes.length - size;
+    this.prepare(bytes, initialData ? HEADER_BYTES + dataLength : size);
+    const dataStart = this.start + HEADER_BYTES;
     if (initialData) bytes.set(initialData, dataStart);
     // A rewind reads frames backwards from `current`, so it starts at the end of the data.
-    view.setUint32(this.#start, dataStart + dataLength, true);
-    view.setUint32(this.#start + 4, this.#start + size, true);
-    this.#touchedEnd = dataStart + dataLength;
-    return this.#start;
+    const header = new DataView(this.memory.buffer, this.start, HEADER_BYTES);
+    header.setUint32(0, dataStart + dataLength, true);
+    header.setUint32(4, this.start + size, true);
+    this.touchedEnd = dataStart + dataLength;
+    return this.start;
   }
 
   /** The frames Asyncify wrote while unwinding (a copy: the area is given back right after). */
   unwoundData(): Uint8Array {
-    const dataStart = this.#start + HEADER_BYTES;
-    return new Uint8Array(this.#memory.buffer, dataStart, this.#current() - dataStart).slice();
+    const dataStart = this.start + HEADER_BYTES;
+    return new Uint8Array(this.memory.buffer, dataStart, this.current() - dataStart).slice();
   }
 
-  /** Gives the area back: restores exactly what the guest had there. */
+  /** Gives the area back; guest code may run again after this. */
   release(): void {
     // An unwind wrote up to `current`; a rewind only read below what borrow() wrote.
-    const touchedEnd = Math.max(this.#touchedEnd, this.#current());
-    const bytes = new Uint8Array(this.#memory.buffer);
-    const touched = bytes.subarray(this.#start, touchedEnd);
-    if (this.#wasZero) touched.fill(0);
-    else touched.set(this.#save!.subarray(0, touched.length));
+    const touched = new Uint8Array(this.memory.buffer).subarray(this.start, Math.max(this.touchedEnd, this.current()));
+    this.restore(touched);
   }
 
-  #current(): number {
-    return new DataView(this.#memory.buffer).getUint32(this.#start, true);
+  /** Size of the area in a memory of `memoryBytes`. */
+  protected abstract size(memoryBytes: number): number;
+  /** Called before Asyncify may write the first `length` bytes of the area. */
+  protected abstract prepare(bytes: Uint8Array, length: number): void;
+  /** Puts back what the guest had in the bytes Asyncify touched. */
+  protected abstract restore(touched: Uint8Array): void;
+
+  private current(): number {
+    return new DataView(this.memory.buffer, this.start, 4).getUint32(0, true);
+  }
+}
+
+/**
+ * The pages the transform reserved above what the guest sees (transforms/reserve.ts). The guest
+ * never touches them and expects them zero once they become its own, so giving them back is a
+ * fill of what Asyncify wrote: no save, no check, whatever the size.
+ */
+export class ReservedArea extends AsyncifyArea {
+  readonly #bytes: number;
+
+  constructor(memory: WebAssembly.Memory, pages: number) {
+    super(memory);
+    this.#bytes = Math.min(pages * PAGE_BYTES, MAX_AREA_BYTES);
+  }
+
+  protected size(): number {
+    return this.#bytes;
+  }
+
+  protected prepare(): void {}
+
+  protected restore(touched: Uint8Array): void {
+    touched.fill(0);
+  }
+}
+
+/**
+ * For modules without reserved pages (instrumented by transform version 2, embedded in older
+ * snapshots): the area is the top of the guest's own memory, so its bytes are saved before
+ * Asyncify uses it and put back after. When the area is all zero (common: unused heap), nothing
+ * is copied at all.
+ */
+export class BorrowedArea extends AsyncifyArea {
+  /** Where the guest's bytes are kept while the area is borrowed; reused so repeated freezes allocate nothing. */
+  #save: Uint8Array | null = null;
+  /** The area was all zero when borrowed: giving it back is a fill, not a copy. */
+  #wasZero = false;
+
+  protected size(memoryBytes: number): number {
+    return Math.min(MAX_AREA_BYTES, memoryBytes >>> 1) & ~7;
+  }
+
+  protected prepare(bytes: Uint8Array, length: number): void {
+    const saved = bytes.subarray(this.start, this.start + length);
+    this.#wasZero = isAllZero(saved);
+    if (this.#wasZero) return;
+    // Sized to need: a rewind saves a few hundred bytes, and a fresh 1 MiB allocation right after
+    // a big memory.grow is what tips V8 into a garbage collection during the thaw.
+    if (!this.#save || this.#save.length < saved.length) this.#save = new Uint8Array(saved.length);
+    this.#save.set(saved);
+  }
+
+  protected restore(touched: Uint8Array): void {
+    if (this.#wasZero) touched.fill(0);
+    else touched.set(this.#save!.subarray(0, touched.length));
   }
 }
 
 /** A zero area to compare against: Buffer.equals is a memcmp, far faster than a JS loop. */
-const ZEROS = Buffer.alloc(MAX_BUFFER_BYTES);
+const ZEROS = Buffer.alloc(MAX_AREA_BYTES);
 
 function isAllZero(area: Uint8Array): boolean {
   return Buffer.from(area.buffer, area.byteOffset, area.length).equals(ZEROS.subarray(0, area.length));

@@ -3,7 +3,7 @@ import { WmigError } from '../errors.js';
 import type { GlobalValue, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
 import { WASM_PAGE_SIZE } from '../snapshot/types.js';
 import { ProcExit, type WasiHost } from '../wasi/host.js';
-import { AsyncifyState, BorrowedBuffer, type AsyncifyExports } from './asyncify.js';
+import { AsyncifyState, BorrowedArea, ReservedArea, type AsyncifyArea, type AsyncifyExports } from './asyncify.js';
 import { FreezeInterrupt } from './interrupt.js';
 import { checkJmpBuf, JumpError, JumpTable } from './jumps.js';
 
@@ -75,7 +75,7 @@ function preemptFuel(): () => number {
 export class Guest {
   readonly #exports: GuestExports;
   readonly #info: InstrumentInfo;
-  readonly #buffer: BorrowedBuffer;
+  readonly #buffer: AsyncifyArea;
   #freezeCheck: FreezeCheck;
   #callCount = 0;
   /** Set between an unwind and the capture/rewind that follows it. */
@@ -84,6 +84,8 @@ export class Guest {
   #rewindingTo: string | null = null;
   /** Set between a setjmp/longjmp call and the end of the unwind it started. */
   #pendingJump: PendingJump | null = null;
+  /** Between asyncify_start_unwind and asyncify_stop_unwind. */
+  #unwinding = false;
   /** What setjmp returns when a rewind re-enters it: 0 after setjmp, longjmp's value after longjmp. */
   #setjmpResult = 0;
   readonly #jumps = new JumpTable();
@@ -95,7 +97,8 @@ export class Guest {
     if (!(this.#exports.memory instanceof WebAssembly.Memory) || typeof this.#exports._start !== 'function') {
       throw new WmigError('BAD_MODULE', 'module is not a WASI command: it must export "memory" and "_start"');
     }
-    this.#buffer = new BorrowedBuffer(this.#exports.memory);
+    const memory = this.#exports.memory;
+    this.#buffer = info.reservedPages ? new ReservedArea(memory, info.reservedPages) : new BorrowedArea(memory);
   }
 
   static instantiate(module: WebAssembly.Module, info: InstrumentInfo, host: WasiHost, freezeCheck: FreezeCheck): Guest {
@@ -278,7 +281,7 @@ export class Guest {
     this.#assertNotUnwinding(SETJMP_NAME);
     trapOnJumpError(() => checkJmpBuf(this.memory, env));
     this.#pendingJump = { kind: 'setjmp', env, stackPointer: this.#stackPointer() };
-    this.#exports.asyncify_start_unwind(this.#buffer.borrow());
+    this.#beginUnwind();
     return 0;
   }
 
@@ -289,7 +292,7 @@ export class Guest {
     trapOnJumpError(() => this.#jumps.target(this.memory, env));
     // C: longjmp(env, 0) makes setjmp return 1.
     this.#pendingJump = { kind: 'longjmp', env, value: value === 0 ? 1 : value };
-    this.#exports.asyncify_start_unwind(this.#buffer.borrow());
+    this.#beginUnwind();
   }
 
   /** Completes a setjmp or longjmp once its unwind reached the top: records, then rewinds. */
@@ -326,9 +329,15 @@ export class Guest {
     return global === null ? null : (global.value as number) >>> 0;
   }
 
+  #beginUnwind(): void {
+    this.#unwinding = true;
+    this.#exports.asyncify_start_unwind(this.#buffer.borrow());
+  }
+
   #assertNotUnwinding(importName: string): void {
-    // A call while unwinding means the instrumentation missed a path: fail loudly.
-    if (this.#exports.asyncify_get_state() !== AsyncifyState.Normal) {
+    // A call while unwinding means the instrumentation missed a path: fail loudly. (Tracked here
+    // rather than asked of the module: that call cost more than a whole clock_time_get.)
+    if (this.#unwinding) {
       throw new WmigError('INTERNAL', `${importName} was called while the stack was unwinding`);
     }
   }
@@ -340,7 +349,7 @@ export class Guest {
   }
 
   #startUnwind(importName: string): void {
-    this.#exports.asyncify_start_unwind(this.#buffer.borrow());
+    this.#beginUnwind();
     this.#stack = { data: new Uint8Array(0), pendingImport: importName };
   }
 
@@ -358,6 +367,7 @@ export class Guest {
       }
       if (this.#exports.asyncify_get_state() !== AsyncifyState.Unwinding) return { kind: 'exited', code: 0 };
       this.#exports.asyncify_stop_unwind();
+      this.#unwinding = false;
       const jump = this.#pendingJump;
       if (jump === null) break;
       this.#pendingJump = null;

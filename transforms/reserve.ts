@@ -1,0 +1,116 @@
+// A region at the top of linear memory that the guest cannot see, for Asyncify's data while the
+// stack unwinds or rewinds. Without it the host must borrow guest memory, and to give it back
+// intact it must first save (or prove zero) all of it — about a MiB per unwind, which dominates
+// the cost of a setjmp. Here the memory simply has RESERVED_PAGES more pages than the guest
+// knows of: every memory.size becomes a call that subtracts them, and so does every memory.grow.
+// The region is always the top RESERVED_PAGES pages: growing appends pages above it, so it moves
+// up with the top, and the pages it leaves behind become the guest's new pages, which must read
+// as zero, as fresh pages do. The host keeps the region all zero whenever guest code runs.
+//
+// Everything new is appended (two types, a global, two functions), so no existing index moves.
+import { ScanUnsupported, type ScannedModule } from './code-scan.js';
+import { push2, sleb, uleb } from './leb.js';
+
+/** 1 MiB: room for the unwound stack of deep programs many times over. */
+export const RESERVED_PAGES = 16;
+const MAX_PAGES = 65536;
+
+export interface ReserveRewrite {
+  bytes: Uint8Array;
+  /** Global index of the counter of reserved pages (the host saves it with the others). */
+  reservedGlobal: number;
+}
+
+const SEC_TYPE = 1, SEC_FUNCTION = 3, SEC_MEMORY = 5, SEC_GLOBAL = 6, SEC_CODE = 10;
+/** Known sections that come after the global section, in binary order. */
+const AFTER_GLOBAL = new Set([7, 8, 9, 12, 10, 11]);
+
+/** Throws ScanUnsupported for memories it cannot reserve in (imported, several, 64-bit, shared). */
+export function reserveTopPages(m: ScannedModule): ReserveRewrite {
+  if (m.importedMemories !== 0 || m.definedMemories !== 1) {
+    throw new ScanUnsupported(`cannot reserve memory: ${m.importedMemories} imported and ${m.definedMemories} defined memories`);
+  }
+  const src = m.bytes;
+  const sizeType = m.numTypes;
+  const growType = m.numTypes + 1;
+  const reservedGlobal = m.numGlobals;
+  const sizeFn = m.functions.length;
+  const growFn = sizeFn + 1;
+  const g = uleb(reservedGlobal);
+  // () -> i32: memory.size - reserved
+  const sizeBody = [0x00, 0x3f, 0x00, 0x23, ...g, 0x6b, 0x0b];
+  // (i32) -> i32: r = memory.grow(n); r == -1 ? -1 : r - reserved
+  const growBody = [0x00, 0x20, 0x00, 0x40, 0x00, 0x22, 0x00, 0x41, 0x7f, 0x46, 0x04, 0x7f, 0x41, 0x7f, 0x05, 0x20, 0x00, 0x23, ...g, 0x6b, 0x0b, 0x0b];
+  const globalEntry = [0x7f, 0x01, 0x41, ...sleb(RESERVED_PAGES), 0x0b];
+
+  const out: number[] = [];
+  const section = (id: number, payload: number[]) => { out.push(id); push2(out, uleb(payload.length)); push2(out, payload); };
+  const appendToVector = (s: ScannedModule['sections'][number], extra: number[], added = 1): number[] => {
+    let p = s.payloadStart;
+    let count = 0, shift = 0, b: number;
+    do { b = src[p++]!; count += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+    return [...uleb(count + added), ...src.subarray(p, s.end), ...extra];
+  };
+
+  push2(out, src.subarray(0, 8));
+  let globalWritten = false;
+  for (const s of m.sections) {
+    if (!globalWritten && AFTER_GLOBAL.has(s.id)) {
+      section(SEC_GLOBAL, [0x01, ...globalEntry]);
+      globalWritten = true;
+    }
+    switch (s.id) {
+      case SEC_TYPE: section(SEC_TYPE, appendToVector(s, [0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f], 2)); break;
+      case SEC_FUNCTION: section(SEC_FUNCTION, appendToVector(s, [...uleb(sizeType), ...uleb(growType)], 2)); break;
+      case SEC_MEMORY: section(SEC_MEMORY, enlargedMemory(src.subarray(s.payloadStart, s.end))); break;
+      case SEC_GLOBAL: section(SEC_GLOBAL, appendToVector(s, globalEntry)); globalWritten = true; break;
+      case SEC_CODE: {
+        const body: number[] = [...uleb(m.functions.length - m.numImportedFunctions + 2)];
+        for (const fn of m.functions) {
+          if (fn.import) continue;
+          if (fn.memoryOps.length === 0) {
+            push2(body, src.subarray(fn.entryStart, fn.entryEnd));
+            continue;
+          }
+          let p = fn.entryStart;
+          while (src[p++]! & 0x80); // the old size prefix
+          const entry: number[] = [];
+          for (const op of fn.memoryOps) {
+            for (; p < op.start; p++) entry.push(src[p]!);
+            push2(entry, [0x10, ...uleb(op.grow ? growFn : sizeFn)]);
+            p = op.end;
+          }
+          for (; p < fn.entryEnd; p++) entry.push(src[p]!);
+          push2(body, uleb(entry.length));
+          push2(body, entry);
+        }
+        for (const fn of [sizeBody, growBody]) { push2(body, uleb(fn.length)); push2(body, fn); }
+        section(SEC_CODE, body);
+        break;
+      }
+      default:
+        push2(out, src.subarray(s.start, s.end));
+    }
+  }
+  if (!globalWritten) section(SEC_GLOBAL, [0x01, ...globalEntry]);
+  return { bytes: Uint8Array.from(out), reservedGlobal };
+}
+
+/** The memory section with RESERVED_PAGES more initial (and maximum) pages. */
+function enlargedMemory(payload: Uint8Array): number[] {
+  let p = 0;
+  const read = (): number => {
+    let v = 0, shift = 0, b: number;
+    do { b = payload[p++]!; v += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+    return v;
+  };
+  read(); // count: 1, checked by the caller
+  const flags = payload[p++]!;
+  if (flags > 1) throw new ScanUnsupported(`cannot reserve memory: limits flags 0x${flags.toString(16)} (shared or 64-bit)`);
+  const initial = read();
+  const max = flags === 1 ? read() : null;
+  if (initial + RESERVED_PAGES > MAX_PAGES) throw new ScanUnsupported('cannot reserve memory: initial memory is already at the limit');
+  const out = [0x01, flags, ...uleb(initial + RESERVED_PAGES)];
+  if (max !== null) push2(out, uleb(Math.min(MAX_PAGES, max + RESERVED_PAGES)));
+  return out;
+}
