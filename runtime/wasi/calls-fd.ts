@@ -127,7 +127,7 @@ export function fdCalls(cx: HostContext): CallTable {
     fd_fdstat_get: (fd: number, out: number) => {
       const h = table.get(fd);
       const filetype = filetypeOf(cx, h);
-      mem.bytes(u32(out), SIZEOF.fdstat);
+      mem.check(u32(out), SIZEOF.fdstat);
       writeFdstat(mem.dv, u32(out), { filetype, flags: h.fdflags, rightsBase: h.rightsBase, rightsInheriting: h.rightsInheriting });
       return ok;
     },
@@ -146,7 +146,7 @@ export function fdCalls(cx: HostContext): CallTable {
     },
     fd_filestat_get: (fd: number, out: number) => {
       const st = cx.filestatOf(table.get(fd));
-      mem.bytes(u32(out), SIZEOF.filestat);
+      mem.check(u32(out), SIZEOF.filestat);
       writeFilestat(mem.dv, u32(out), st);
       return ok;
     },
@@ -178,7 +178,7 @@ export function fdCalls(cx: HostContext): CallTable {
     fd_read: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);
       const list = mem.iovecs(u32(iovs), count >>> 0);
-      mem.bytes(u32(out), 4); // fail before reading, not after the bytes were consumed
+      mem.check(u32(out), 4); // fail before reading, not after the bytes were consumed
       mem.putU32(u32(out), readv(cx, h, list, undefined));
       return ok;
     },
@@ -190,7 +190,7 @@ export function fdCalls(cx: HostContext): CallTable {
     fd_prestat_get: (fd: number, out: number) => {
       const h = table.get(fd);
       if (h.kind !== 'preopen') return ERRNO.BADF; // wasi-libc scans fds from 3 until BADF
-      mem.bytes(u32(out), SIZEOF.prestat);
+      mem.check(u32(out), SIZEOF.prestat);
       writePrestatDir(mem.dv, u32(out), utf8.encode(h.mount.spec.guestPath).length);
       return ok;
     },

@@ -81,7 +81,7 @@ export function pathCalls(cx: HostContext): CallTable {
       const p = cx.path(fd, u32(ptr), len >>> 0);
       const st = p.backend.stat(p.rel, (flags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0);
       if (p.trailingSlash && st.filetype !== FILETYPE.DIRECTORY) return ERRNO.NOTDIR;
-      mem.bytes(u32(out), SIZEOF.filestat);
+      mem.check(u32(out), SIZEOF.filestat);
       writeFilestat(mem.dv, u32(out), st);
       return ok;
     },
