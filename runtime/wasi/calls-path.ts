@@ -49,7 +49,7 @@ function pathOpen(cx: HostContext, fd: number, dirflags: number, ptr: number, le
   const common = { mount: p.dir.mount, rel: p.rel, fdflags, rightsBase: base, rightsInheriting: inheriting };
   const h: Handle = opened.kind === 'dir'
     ? { kind: 'dir', ...common }
-    : { kind: 'file', ...common, offset: 0, io: opened.io, ino: opened.ino };
+    : { kind: 'file', ...common, offset: 0, io: opened.io };
   try {
     cx.mem.putU32(out, cx.table.add(h));
   } catch (e) {
