@@ -1,14 +1,16 @@
 /**
  * Runs callcost.wasm once under one WASI implementation, in this (fresh) process:
  *   node bench/lib/calls-peer.js PEER FIXTURE_DIR OUT_FILE MODULE ARGS…
- * PEER is wmig (the library's run(): worker thread, instrumented module, wmig's host), node-wasi
- * or wasmer. FIXTURE_DIR is preopened as /data. The guest's stdout and stderr go to OUT_FILE and
+ * PEER is wmig (the library's run(): worker thread, instrumented module, wmig's host), node-wasi,
+ * wasmer, or node-fs (no guest: calls-floor.js, the Node.js calls a JavaScript host cannot avoid;
+ * ARGS are then KIND ITERATIONS WARMUP_MS). FIXTURE_DIR is preopened as /data. The guest's stdout and stderr go to OUT_FILE and
  * OUT_FILE.err: host files for wmig and node:wasi; @wasmer/wasi has no host stdio, so its in-memory
  * buffers are written there after the run. Exits with the guest's status.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { WASI as NodeWasi } from 'node:wasi';
+import { Worker } from 'node:worker_threads';
 import { ROOT } from './env-paths.js';
 
 const [peer, fixture, outFile, module, ...args] = process.argv.slice(2);
@@ -57,7 +59,17 @@ async function runWasmer() {
   return code;
 }
 
-const runners = { wmig: runWmig, 'node-wasi': runNodeWasi, wasmer: runWasmer };
+function runNodeFs() {
+  const [kind, iterations, warmupMs] = args;
+  const workerData = { kind, iterations: Number(iterations), warmupMs: Number(warmupMs), fixture, outFile };
+  const worker = new Worker(new URL('./calls-floor.js', import.meta.url), { workerData });
+  return new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('exit', resolve);
+  });
+}
+
+const runners = { wmig: runWmig, 'node-wasi': runNodeWasi, wasmer: runWasmer, 'node-fs': runNodeFs };
 if (!(peer in runners)) {
   process.stderr.write(`calls-peer: unknown peer ${peer}; one of ${Object.keys(runners).join(', ')}\n`);
   process.exit(2);

@@ -1,6 +1,6 @@
 // callcost: the cost of one WASI call, timed inside the guest (bench/wasi-calls.js).
 //
-// Usage: callcost KIND ITERATIONS [WARMUP]   (WARMUP defaults to ITERATIONS / 10)
+// Usage: callcost KIND ITERATIONS [WARMUP_MS]   (WARMUP_MS defaults to 250)
 // KIND is one of
 //   fd_write        16 bytes to stdout (fd 1)
 //   fd_read         64 bytes from /data/read.bin; at its end one fd_seek back to 0
@@ -8,8 +8,9 @@
 //   path_open       path_open of /data/read.bin then fd_close: one iteration is both calls
 //   fd_readdir      all of /data/entries (~20 entries) in one call, from cookie 0
 // Each iteration is exactly one raw WASI call (path_open: two), so libc buffering plays no part.
-// WARMUP untimed iterations come first (so the host's JIT has settled), then ITERATIONS timed
-// between two monotonic clock reads. The last stdout line is
+// The same call runs untimed for WARMUP_MS first (the same time for every host, so that a host
+// written in JavaScript reaches its optimized code), then ITERATIONS times between two monotonic
+// clock reads. The last stdout line is
 //   KIND iterations=N ns=ELAPSED checksum=C
 // where the checksum folds every result in, so no call can be optimised away.
 #include <fcntl.h>
@@ -119,10 +120,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   long n = atol(argv[2]);
-  long warmup = argc > 3 ? atol(argv[3]) : n / 10;
+  uint64_t warmup_ns = (uint64_t)(argc > 3 ? atol(argv[3]) : 250) * 1000000u;
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
     if (strcmp(argv[1], kinds[k].name) != 0) continue;
-    kinds[k].loop(warmup);
+    long batch = n / 100 > 0 ? n / 100 : 1;
+    for (uint64_t start = now_ns(); now_ns() - start < warmup_ns;) kinds[k].loop(batch);
     uint64_t t0 = now_ns();
     kinds[k].loop(n);
     uint64_t t1 = now_ns();
