@@ -132,7 +132,8 @@ export class HostFs implements Backend {
   /** Opens a host fd; a directory found there becomes a directory handle (its fd is not kept). */
   private openFd(p: string, flags: number): Opened {
     const fd = fs.openSync(p, flags, 0o666);
-    if (fs.fstatSync(fd).isDirectory()) {
+    // Opening a directory for writing already failed (EISDIR): only a read-only open can find one.
+    if ((flags & (O_WRONLY | O_RDWR)) === 0 && fs.fstatSync(fd).isDirectory()) {
       fs.closeSync(fd);
       return { kind: 'dir' };
     }
