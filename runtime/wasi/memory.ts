@@ -3,6 +3,7 @@ import { ERRNO, SIZEOF, readIovecs, type Iovec } from './defs.js';
 import { WasiError } from './errno.js';
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const SHORT_STRING = 256;
 /** Wasm memory is little-endian: a typed array may alias it only on a little-endian host. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -40,9 +41,17 @@ export class GuestMemory {
     return this.u8.subarray(ptr, ptr + len);
   }
 
+  /** A UTF-8 string (a path); ILSEQ when it is not valid UTF-8. */
   string(ptr: number, len: number): string {
+    this.check(ptr, len);
+    if (len <= SHORT_STRING) {
+      // Short ASCII strings (most paths) are built directly: TextDecoder costs more per call.
+      let s = '';
+      for (let i = ptr; i < ptr + len && this.u8[i]! < 0x80; i++) s += String.fromCharCode(this.u8[i]!);
+      if (s.length === len) return s;
+    }
     try {
-      return utf8Strict.decode(this.bytes(ptr, len));
+      return utf8Strict.decode(this.u8.subarray(ptr, ptr + len));
     } catch (e) {
       if (e instanceof WasiError) throw e;
       throw new WasiError(ERRNO.ILSEQ, 'path is not UTF-8');
