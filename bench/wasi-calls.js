@@ -139,8 +139,10 @@ ${verdict}
   @wasmer/wasi has no host file system: the same tree is copied into its in-memory MemFS, and its
   stdout is an in-memory buffer (written to a file after the run) — so its file and stdout numbers
   are for memory, not the host's file system. wmig and node:wasi write stdout to a regular file.
-- node:wasi's fd_readdir returns no "." and ".." (a known departure), so it lists 20 entries where
-  wmig and @wasmer/wasi list 22. @wasmer/wasi's clock has millisecond granularity, which is why
+- fd_readdir: node:wasi lists the directory on every call but leaves out "." and ".." (a known
+  departure: 20 entries where wmig and @wasmer/wasi list 22) and reports every d_ino as 0. wmig
+  reports real inodes (an lstat per entry) and keeps a listing while the directory's own stat is
+  unchanged (runtime/vfs/listing-cache.ts), so a repeated listing costs one stat and a copy. @wasmer/wasi's clock has millisecond granularity, which is why
   every timed loop runs for well over 100 ms under it.
 `;
 }
