@@ -20,6 +20,8 @@ export const ExitCode = {
   REBIND_FAILED: 69,
   /** A bug in wmig itself (e.g. an import called while unwinding). */
   INTERNAL: 70,
+  /** A `--listen` address cannot be bound (in use, no permission, not a local address). */
+  CANT_LISTEN: 71,
   /** The snapshot file (or another output) could not be written. */
   CANT_WRITE: 73,
   /** The module is not a usable WASI command (not wasm, no _start, unsupported feature). */

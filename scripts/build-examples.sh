@@ -36,6 +36,14 @@ for src in "$root"/examples/cpu/*.c; do
   clang --target=wasm32-wasi -O2 -Wall -Wextra -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
   echo "built ${dst#"$root"/}"
 done
+# WASI call-cost benchmark program (bench/wasi-calls.js), likewise kept apart.
+mkdir -p "$out/bench"
+for src in "$root"/examples/bench/*.c; do
+  dst="$out/bench/$(basename "$src" .c).wasm"
+  up_to_date "$dst" "$src" && continue
+  clang --target=wasm32-wasi -O2 -Wall -Wextra -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
+  echo "built ${dst#"$root"/}"
+done
 for src in "$root"/examples/rust/*.rs; do
   dst="$out/$(basename "$src" .rs).wasm"
   up_to_date "$dst" "$src" && continue

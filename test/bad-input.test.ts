@@ -1,5 +1,6 @@
 /** Bad input gets a clear message and a distinct exit status; nothing runs on a bad snapshot. */
 import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { xxh3 } from '@node-rs/xxhash';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -121,6 +122,20 @@ describe('bad command lines', () => {
   test('a missing --dir host directory', async () => {
     const result = await wmig(['run', '--dir', `${join(work, 'nodir')}::/data`, example('fileio')]);
     expect(result.status).toBe(ExitCode.NO_INPUT);
+  });
+
+  test('a --listen address that is already in use', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      const result = await wmig(['run', '--listen', `127.0.0.1:${port}`, example('progress')]);
+      expect(result.status).toBe(ExitCode.CANT_LISTEN);
+      expect(result.stderr.toString()).toContain(`cannot listen on 127.0.0.1:${port}: the address is already in use`);
+      expect(result.stdout.length).toBe(0); // the guest never ran
+    } finally {
+      taken.close();
+    }
   });
 
   test('a guest trap gives its own status and a message', async () => {

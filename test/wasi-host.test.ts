@@ -83,7 +83,10 @@ class Guest {
   }
   /** All entries, fetched with a small buffer so cookies and truncation are exercised. */
   readdir(fd: number, bufLen = 40): { name: string; type: number }[] {
-    const out: { name: string; type: number }[] = [];
+    return this.dirents(fd, bufLen).map(({ name, type }) => ({ name, type }));
+  }
+  dirents(fd: number, bufLen = 40): { name: string; type: number; ino: bigint }[] {
+    const out: { name: string; type: number; ino: bigint }[] = [];
     let cookie = 0n;
     for (;;) {
       this.ok('fd_readdir', fd, 4096, bufLen, cookie, 16);
@@ -93,7 +96,11 @@ class Guest {
       while (at + 24 <= used) {
         const namlen = this.dv.getUint32(4096 + at + 16, true);
         if (at + 24 + namlen > used) break; // truncated: re-read from its cookie
-        out.push({ name: dec.decode(this.u8.subarray(4096 + at + 24, 4096 + at + 24 + namlen)), type: this.dv.getUint8(4096 + at + 20) });
+        out.push({
+          name: dec.decode(this.u8.subarray(4096 + at + 24, 4096 + at + 24 + namlen)),
+          type: this.dv.getUint8(4096 + at + 20),
+          ino: this.dv.getBigUint64(4096 + at + 8, true),
+        });
         cookie = this.dv.getBigUint64(4096 + at, true);
         at += 24 + namlen;
         progressed = true;
@@ -217,6 +224,16 @@ describe.each(backends)('file operations on %s', (_name, mount) => {
     expect(g.call('fd_close', 42)).toBe(ERRNO.BADF);
   });
 
+  it('opens a directory without O_DIRECTORY as a directory, unless for writing', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    g.ok('path_create_directory', 3, ...g.str('d'));
+    expect(g.fdstat(g.open(3, 'd', 0, { rights: READ_RIGHTS })).filetype).toBe(FILETYPE.DIRECTORY);
+    expect(g.fdstat(g.open(3, 'd', OFLAGS.CREAT, { rights: READ_RIGHTS })).filetype).toBe(FILETYPE.DIRECTORY);
+    expect(g.tryOpen(3, 'd')).toBe(ERRNO.ISDIR); // all rights include write
+    expect(g.tryOpen(3, 'd', OFLAGS.TRUNC, { rights: READ_RIGHTS })).toBe(ERRNO.ISDIR);
+    expect(g.tryOpen(3, 'd', OFLAGS.CREAT | OFLAGS.EXCL, { rights: READ_RIGHTS })).toBe(ERRNO.EXIST);
+  });
+
   it('O_TRUNC empties and read-only rights refuse writes', () => {
     const g = new Guest(makeHost({ mounts: [mount()] }));
     const fd = g.open(3, 't', OFLAGS.CREAT);
@@ -294,6 +311,42 @@ describe('hostfs sandbox', () => {
     expect(dec.decode(g.u8.subarray(512, 512 + g.dv.getUint32(16, true)))).toBe('inside');
     g.ok('path_filestat_get', 3, 0, ...g.str('good'), 256);
     expect(g.dv.getUint8(256 + 16)).toBe(FILETYPE.SYMBOLIC_LINK);
+  });
+
+  it('fd_readdir sees every change to the directory, also changes made behind its back', async () => {
+    const root = tmpDir();
+    const dir = path.join(root, 'sub');
+    fs.mkdirSync(dir);
+    for (const n of ['a', 'b', 'c']) fs.writeFileSync(path.join(dir, n), n);
+    const typeOf = (st: fs.BigIntStats) => (st.isDirectory() ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE);
+    // The oracle: the host's own view of the directory (wmig lists ".." of a mount's top directory as the root).
+    const onHost = () => [
+      { name: '.', type: FILETYPE.DIRECTORY, ino: fs.statSync(dir, { bigint: true }).ino },
+      { name: '..', type: FILETYPE.DIRECTORY, ino: fs.statSync(root, { bigint: true }).ino },
+      ...fs.readdirSync(dir).sort().map((name) => {
+        const st = fs.lstatSync(path.join(dir, name), { bigint: true });
+        return { name, type: typeOf(st), ino: st.ino };
+      }),
+    ];
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 150)); // longer than the listing cache's racy window
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/', kind: 'host', hostPath: root }] }));
+    const fd = g.open(3, 'sub', OFLAGS.DIRECTORY);
+    await settle();
+    expect(g.dirents(fd)).toEqual(onHost());
+    expect(g.dirents(fd, 4096)).toEqual(onHost());
+    fs.writeFileSync(path.join(dir, 'd'), 'd');
+    expect(g.dirents(fd)).toEqual(onHost());
+    // Within the same timestamp tick: a rename keeps the directory's size and link count.
+    fs.renameSync(path.join(dir, 'c'), path.join(dir, 'e'));
+    expect(g.dirents(fd)).toEqual(onHost());
+    await settle();
+    expect(g.dirents(fd)).toEqual(onHost());
+    fs.renameSync(path.join(dir, 'e'), path.join(dir, 'f'));
+    fs.unlinkSync(path.join(dir, 'b'));
+    fs.mkdirSync(path.join(dir, 'b'));
+    expect(g.dirents(fd)).toEqual(onHost());
+    g.ok('fd_close', g.open(fd, 'made-by-guest', OFLAGS.CREAT));
+    expect(g.dirents(fd)).toEqual(onHost());
   });
 
   it('a missing host directory is NO_INPUT', () => {

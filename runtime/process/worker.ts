@@ -27,8 +27,11 @@ const freezeSignal: FreezeSignal = {
   },
 };
 
+/** Read once: freezeCheck runs before every WASI call. */
+const freezeAtCallNumber = init.freezeAtCall?.callNumber;
+
 function freezeCheck(callNumber: number): boolean {
-  return Atomics.load(flag, FREEZE_FLAG) !== 0 || callNumber === init.freezeAtCall?.callNumber;
+  return Atomics.load(flag, FREEZE_FLAG) !== 0 || callNumber === freezeAtCallNumber;
 }
 
 /** The request behind the freeze that just happened: a control message, or the --freeze-at-call one. */

@@ -11,6 +11,13 @@ export interface DirEntry {
   ino: bigint;
 }
 
+/** What fd_readdir lists: the inodes of "." and ".." and the other entries, sorted by name. */
+export interface DirListing {
+  self: bigint;
+  parent: bigint;
+  entries: DirEntry[];
+}
+
 export interface OpenOptions {
   read: boolean;
   write: boolean;
@@ -29,10 +36,15 @@ export interface ReopenOptions {
   write: boolean;
 }
 
-/** An open regular file. Positional only: the guest-visible offset lives in the handle. */
+/**
+ * An open regular file. Positional only: the guest-visible offset lives in the handle. Reads and
+ * writes take (buffer, offset, length) rather than a subarray, which would cost an object per call.
+ */
 export interface FileIO {
-  pread(dst: Uint8Array, position: number): number;
-  pwrite(src: Uint8Array, position: number): number;
+  /** Reads up to `length` bytes at file position `position` into buffer[offset…]. */
+  pread(buffer: Uint8Array, offset: number, length: number, position: number): number;
+  /** Writes buffer[offset, offset+length) at file position `position`, all of it. */
+  pwrite(buffer: Uint8Array, offset: number, length: number, position: number): number;
   stat(): Filestat;
   truncate(size: number): void;
   /** undefined leaves that time unchanged. Nanoseconds since the epoch. */
@@ -41,7 +53,8 @@ export interface FileIO {
   close(): void;
 }
 
-export type Opened = { kind: 'dir' } | { kind: 'file'; io: FileIO; ino: bigint };
+/** A file's inode is `io.stat().ino` (asked for only when a snapshot records it). */
+export type Opened = { kind: 'dir' } | { kind: 'file'; io: FileIO };
 
 export interface Backend {
   stat(path: string, follow: boolean): Filestat;
@@ -51,8 +64,8 @@ export interface Backend {
    * (so an open-but-unlinked file survives); host backends re-open by path.
    */
   reopen(path: string, ino: bigint, options: ReopenOptions): Opened;
-  /** Entries without "." and "..", sorted by name so fd_readdir cookies are stable. */
-  readdir(path: string): DirEntry[];
+  /** Sorted by name so fd_readdir cookies are stable. */
+  readdir(path: string): DirListing;
   mkdir(path: string): void;
   rmdir(path: string): void;
   unlink(path: string): void;

@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import { ERRNO, FILETYPE, type Filestat } from '../wasi/defs.js';
 import { WasiError, nodeErrorCode } from '../wasi/errno.js';
-import type { Backend, DirEntry, FileIO, OpenOptions, Opened, ReopenOptions } from './backend.js';
+import type { Backend, DirListing, FileIO, OpenOptions, Opened, ReopenOptions } from './backend.js';
+import { ListingCache } from './listing-cache.js';
+import { parentOf } from './path.js';
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW } = fs.constants;
 /** Same bound as Linux's MAXSYMLINKS, for chains of dangling links we resolve ourselves. */
@@ -17,40 +19,51 @@ const MAX_SYMLINK_HOPS = 40;
 export class HostFs implements Backend {
   /** Real path of the mount root; every resolved host path must be it or lie under it. */
   private readonly root: string;
+  /** `root` with one trailing "/": what every path under the root starts with. */
+  private readonly rootPrefix: string;
+  private readonly listings = new ListingCache();
 
   /** Throws a Node ENOENT/ENOTDIR error when `hostPath` is not an existing directory. */
   constructor(hostPath: string) {
     this.root = fs.realpathSync(hostPath);
+    this.rootPrefix = this.root.endsWith(nodePath.sep) ? this.root : this.root + nodePath.sep;
     if (!fs.statSync(this.root).isDirectory()) {
       throw Object.assign(new Error(`not a directory: ${hostPath}`), { code: 'ENOTDIR' });
     }
   }
 
   stat(path: string, follow: boolean): Filestat {
-    const p = this.hostPath(path, follow);
-    return toFilestat(follow ? fs.statSync(p, { bigint: true }) : fs.lstatSync(p, { bigint: true }));
+    return toFilestat(this.resolveAndStat(path, follow).st);
   }
 
   open(path: string, o: OpenOptions): Opened {
-    const p = this.hostPath(path, o.follow);
-    const existing = lstatOrUndefined(p);
-    if (existing !== undefined) {
-      if (o.create && o.exclusive) throw new WasiError(ERRNO.EXIST, path);
-      if (existing.isSymbolicLink()) throw new WasiError(ERRNO.LOOP, `symlink not followed: ${path}`);
-      if (existing.isDirectory()) {
-        if (o.write || o.truncate) throw new WasiError(ERRNO.ISDIR, path);
-        return { kind: 'dir' };
-      }
-      if (o.directory) throw new WasiError(ERRNO.NOTDIR, path);
-    } else if (o.directory && !o.create) {
-      throw new WasiError(ERRNO.NOENT, path);
-    }
     let flags = o.write ? (o.read ? O_RDWR : O_WRONLY) : O_RDONLY;
     if (o.create) flags |= O_CREAT;
     if (o.exclusive) flags |= O_EXCL;
     if (o.truncate) flags |= O_TRUNC;
-    if (!o.follow) flags |= O_NOFOLLOW;
-    return this.openFd(p, flags);
+    if (o.directory || path === '') return this.openDirectory(path, o);
+    // Files: open first, without following a symlink in the last component (the kernel says ELOOP
+    // for one); only then resolve the link inside the sandbox. The common case is two syscalls.
+    try {
+      return this.openFd(this.lastUnresolved(path), flags | O_NOFOLLOW);
+    } catch (e) {
+      const code = nodeErrorCode(e);
+      if (code === 'EISDIR') return this.openDirectory(path, o); // O_CREAT or write access on a directory
+      if (code !== 'ELOOP') throw e;
+      if (!o.follow) throw new WasiError(ERRNO.LOOP, `symlink not followed: ${path}`);
+    }
+    return this.openFd(this.hostPath(path, true), flags);
+  }
+
+  /** A directory handle is a path: no host fd is kept for it. */
+  private openDirectory(path: string, o: OpenOptions): Opened {
+    const existing = lstatOrUndefined(this.hostPath(path, o.follow));
+    if (existing === undefined) throw new WasiError(ERRNO.NOENT, path);
+    if (o.create && o.exclusive) throw new WasiError(ERRNO.EXIST, path);
+    if (existing.isSymbolicLink()) throw new WasiError(ERRNO.LOOP, `symlink not followed: ${path}`);
+    if (!existing.isDirectory()) throw new WasiError(ERRNO.NOTDIR, path);
+    if (o.write || o.truncate) throw new WasiError(ERRNO.ISDIR, path);
+    return { kind: 'dir' };
   }
 
   reopen(path: string, _ino: bigint, o: ReopenOptions): Opened {
@@ -59,12 +72,17 @@ export class HostFs implements Backend {
     return this.openFd(p, o.write ? (o.read ? O_RDWR : O_WRONLY) : O_RDONLY);
   }
 
-  readdir(path: string): DirEntry[] {
-    const p = this.hostPath(path, true);
-    return fs.readdirSync(p).sort().map((name) => {
-      const st = fs.lstatSync(nodePath.join(p, name), { bigint: true });
-      return { name, filetype: filetypeOf(st), ino: st.ino };
-    });
+  readdir(path: string): DirListing {
+    const { p, st } = this.resolveAndStat(path, true);
+    if (!st.isDirectory()) throw new WasiError(ERRNO.NOTDIR, path);
+    return this.listings.get(path, st, () => ({
+      self: st.ino,
+      parent: path === '' ? st.ino : this.stat(parentOf(path), true).ino,
+      entries: fs.readdirSync(p).sort().map((name) => {
+        const entry = fs.lstatSync(nodePath.join(p, name), { bigint: true });
+        return { name, filetype: filetypeOf(entry), ino: entry.ino };
+      }),
+    }));
   }
 
   mkdir(path: string): void {
@@ -111,13 +129,19 @@ export class HostFs implements Backend {
     else fs.lutimesSync(p, a, m);
   }
 
+  /** Opens a host fd; a directory found there becomes a directory handle (its fd is not kept). */
   private openFd(p: string, flags: number): Opened {
     const fd = fs.openSync(p, flags, 0o666);
+    // Opening a directory for writing already failed (EISDIR): only a read-only open can find one.
+    if ((flags & (O_WRONLY | O_RDWR)) === 0 && fs.fstatSync(fd).isDirectory()) {
+      fs.closeSync(fd);
+      return { kind: 'dir' };
+    }
     const io: FileIO = {
-      pread: (dst, pos) => fs.readSync(fd, dst, 0, dst.length, pos),
-      pwrite: (src, pos) => {
+      pread: (buffer, offset, length, pos) => fs.readSync(fd, buffer, offset, length, pos),
+      pwrite: (buffer, offset, length, pos) => {
         let done = 0;
-        while (done < src.length) done += fs.writeSync(fd, src, done, src.length - done, pos + done);
+        while (done < length) done += fs.writeSync(fd, buffer, offset + done, length - done, pos + done);
         return done;
       },
       stat: () => toFilestat(fs.fstatSync(fd, { bigint: true })),
@@ -129,7 +153,7 @@ export class HostFs implements Backend {
       sync: () => fs.fsyncSync(fd),
       close: () => fs.closeSync(fd),
     };
-    return { kind: 'file', io, ino: fs.fstatSync(fd, { bigint: true }).ino };
+    return { kind: 'file', io };
   }
 
   /**
@@ -139,11 +163,9 @@ export class HostFs implements Backend {
    */
   private hostPath(rel: string, follow: boolean, hops = 0): string {
     if (rel === '') return this.root;
-    const joined = nodePath.join(this.root, rel);
-    const parent = fs.realpathSync(nodePath.dirname(joined));
-    this.requireInside(parent, rel);
-    const candidate = nodePath.join(parent, nodePath.basename(joined));
+    const candidate = this.lastUnresolved(rel);
     if (!follow || !lstatOrUndefined(candidate)?.isSymbolicLink()) return candidate;
+    const parent = nodePath.dirname(candidate);
     try {
       const real = fs.realpathSync(candidate);
       this.requireInside(real, rel);
@@ -158,8 +180,32 @@ export class HostFs implements Backend {
     }
   }
 
+  /** The host path of `rel` and its stat; a symlink in the last component is followed when `follow`. */
+  private resolveAndStat(rel: string, follow: boolean): { p: string; st: fs.BigIntStats } {
+    if (rel === '') return { p: this.root, st: fs.statSync(this.root, { bigint: true }) };
+    // One lstat answers both "is it a symlink to follow?" and, when it is not, the stat itself.
+    const candidate = this.lastUnresolved(rel);
+    const st = fs.lstatSync(candidate, { bigint: true });
+    if (!follow || !st.isSymbolicLink()) return { p: candidate, st };
+    const p = this.hostPath(rel, true);
+    return { p, st: fs.statSync(p, { bigint: true }) };
+  }
+
+  /**
+   * The host path of `rel` (not ""), its parent resolved and checked, its last component as it is
+   * (maybe a symlink). `rel` is normalized (see backend.ts), so joining strings is exact. Directly
+   * under the root there is nothing to resolve: the guest cannot replace the root itself.
+   */
+  private lastUnresolved(rel: string): string {
+    const slash = rel.lastIndexOf('/');
+    if (slash < 0) return this.rootPrefix + rel;
+    const parent = fs.realpathSync.native(this.rootPrefix + rel.slice(0, slash));
+    this.requireInside(parent, rel);
+    return `${parent}${nodePath.sep}${rel.slice(slash + 1)}`;
+  }
+
   private requireInside(p: string, rel: string): void {
-    if (p !== this.root && !p.startsWith(this.root + nodePath.sep)) {
+    if (p !== this.root && !p.startsWith(this.rootPrefix)) {
       throw new WasiError(ERRNO.NOTCAPABLE, `path leaves the mount: ${rel}`);
     }
   }

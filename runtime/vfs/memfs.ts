@@ -4,7 +4,7 @@
  */
 import { ERRNO, FILETYPE, type Filestat } from '../wasi/defs.js';
 import { WasiError } from '../wasi/errno.js';
-import { nowNs, type Backend, type DirEntry, type FileIO, type OpenOptions, type Opened } from './backend.js';
+import { nowNs, type Backend, type DirListing, type FileIO, type OpenOptions, type Opened } from './backend.js';
 import { baseName, parentOf } from './path.js';
 
 interface Times {
@@ -89,12 +89,13 @@ export class MemFs implements Backend {
     return node!.kind === 'dir' ? { kind: 'dir' } : this.openFile(node as FileNode);
   }
 
-  readdir(path: string): DirEntry[] {
+  readdir(path: string): DirListing {
     const dir = this.lookupDir(path);
-    return [...dir.entries.keys()].sort().map((name) => {
+    const entries = [...dir.entries.keys()].sort().map((name) => {
       const n = dir.entries.get(name)!;
       return { name, filetype: filetypeOf(n), ino: BigInt(n.ino) };
     });
+    return { self: BigInt(dir.ino), parent: BigInt(this.lookupDir(parentOf(path)).ino), entries };
   }
 
   mkdir(path: string): void {
@@ -239,17 +240,17 @@ export class MemFs implements Backend {
     node.opens++;
     let closed = false;
     const io: FileIO = {
-      pread: (dst, pos) => {
+      pread: (buffer, offset, length, pos) => {
         if (pos >= node.size) return 0;
-        const n = Math.min(dst.length, node.size - pos);
-        dst.set(node.data.subarray(pos, pos + n));
+        const n = Math.min(length, node.size - pos);
+        buffer.set(node.data.subarray(pos, pos + n), offset);
         return n;
       },
-      pwrite: (src, pos) => {
-        if (pos + src.length > node.size) resize(node, pos + src.length);
-        node.data.set(src, pos);
+      pwrite: (buffer, offset, length, pos) => {
+        if (pos + length > node.size) resize(node, pos + length);
+        node.data.set(buffer.subarray(offset, offset + length), pos);
         node.mtim = node.ctim = nowNs();
-        return src.length;
+        return length;
       },
       stat: () => statOf(node),
       truncate: (size) => resize(node, size),
@@ -262,7 +263,7 @@ export class MemFs implements Backend {
         if (node.nlink === 0 && node.opens === 0) this.inodes.delete(node.ino);
       },
     };
-    return { kind: 'file', io, ino: BigInt(node.ino) };
+    return { kind: 'file', io };
   }
 
   private tryLookup(path: string): Node | undefined {

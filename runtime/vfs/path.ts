@@ -9,6 +9,9 @@ export interface ResolvedPath {
   trailingSlash: boolean;
 }
 
+/** Anything but plain names joined by single slashes: ".", "..", "", a leading or trailing "/", NUL. */
+const NEEDS_RESOLVING = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$|\0/;
+
 /**
  * Resolves `path` against the directory `base` (itself relative to the mount root).
  * Absolute paths and ".." that climbs above `base` are refused with NOTCAPABLE, as in the
@@ -16,6 +19,7 @@ export interface ResolvedPath {
  */
 export function resolveGuestPath(base: string, path: string): ResolvedPath {
   if (path.length === 0) throw new WasiError(ERRNO.NOENT, 'empty path');
+  if (!NEEDS_RESOLVING.test(path)) return { rel: base === '' ? path : `${base}/${path}`, trailingSlash: false };
   if (path.includes('\0')) throw new WasiError(ERRNO.INVAL, 'NUL in path');
   if (path.startsWith('/')) throw new WasiError(ERRNO.NOTCAPABLE, `absolute path ${path}`);
   const floor = base === '' ? 0 : base.split('/').length;

@@ -47,7 +47,7 @@ export function envCalls(cx: HostContext): CallTable {
       return ERRNO.SUCCESS;
     },
     clock_time_get: (id: number, _precision: bigint, out: number) => {
-      mem.bytes(u32(out), 8);
+      mem.check(u32(out), 8);
       mem.putU64(u32(out), cx.clock.read(id));
       return ERRNO.SUCCESS;
     },

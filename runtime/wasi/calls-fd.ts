@@ -1,12 +1,12 @@
 /** fd_* calls: reads, writes, seeks, metadata, directory listing. */
-import { parentOf } from '../vfs/path.js';
 import { type CallTable, type HostContext, u32 } from './context.js';
 import {
   ADVICE_MAX, ERRNO, FDFLAGS, FDFLAGS_ALL, FILETYPE, RIGHTS, SIZEOF, WHENCE,
-  encodeDirent, writeFdstat, writeFilestat, writePrestatDir, type Iovec,
+  writeFdstat, writeFilestat, writePrestatDir, type Iovec,
 } from './defs.js';
 import { WasiError } from './errno.js';
 import type { Handle, StdioHandle } from './handles.js';
+import { putDirents } from './dirents.js';
 import { gather, scatter } from './memory.js';
 import { readySource, writeAll } from './stdio.js';
 
@@ -52,7 +52,7 @@ export function readv(cx: HostContext, h: Handle, iovs: Iovec[], position: numbe
   const start = position ?? h.offset;
   let total = 0;
   for (const v of iovs) {
-    const n = h.io.pread(mem.bytes(v.buf, v.len), start + total);
+    const n = h.io.pread(mem.u8, v.buf, v.len, start + total); // iovecs() checked the bounds
     total += n;
     if (n < v.len) break;
   }
@@ -66,7 +66,7 @@ export function writev(cx: HostContext, h: Handle, iovs: Iovec[], position: numb
     cx.requireRight(h, RIGHTS.FD_WRITE);
     let total = 0;
     for (const v of iovs) {
-      writeAll(h.hostFd, mem.bytes(v.buf, v.len));
+      writeAll(h.hostFd, mem.u8, v.buf, v.len); // iovecs() checked the bounds
       total += v.len;
     }
     h.offset += total;
@@ -79,7 +79,7 @@ export function writev(cx: HostContext, h: Handle, iovs: Iovec[], position: numb
   const append = position === undefined && (h.fdflags & FDFLAGS.APPEND) !== 0;
   const start = position ?? (append ? Number(h.io.stat().size) : h.offset);
   let total = 0;
-  for (const v of iovs) total += h.io.pwrite(mem.bytes(v.buf, v.len), start + total);
+  for (const v of iovs) total += h.io.pwrite(mem.u8, v.buf, v.len, start + total);
   if (position === undefined) h.offset = start + total;
   return total;
 }
@@ -127,7 +127,7 @@ export function fdCalls(cx: HostContext): CallTable {
     fd_fdstat_get: (fd: number, out: number) => {
       const h = table.get(fd);
       const filetype = filetypeOf(cx, h);
-      mem.bytes(u32(out), SIZEOF.fdstat);
+      mem.check(u32(out), SIZEOF.fdstat);
       writeFdstat(mem.dv, u32(out), { filetype, flags: h.fdflags, rightsBase: h.rightsBase, rightsInheriting: h.rightsInheriting });
       return ok;
     },
@@ -146,7 +146,7 @@ export function fdCalls(cx: HostContext): CallTable {
     },
     fd_filestat_get: (fd: number, out: number) => {
       const st = cx.filestatOf(table.get(fd));
-      mem.bytes(u32(out), SIZEOF.filestat);
+      mem.check(u32(out), SIZEOF.filestat);
       writeFilestat(mem.dv, u32(out), st);
       return ok;
     },
@@ -178,7 +178,7 @@ export function fdCalls(cx: HostContext): CallTable {
     fd_read: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);
       const list = mem.iovecs(u32(iovs), count >>> 0);
-      mem.bytes(u32(out), 4); // fail before reading, not after the bytes were consumed
+      mem.check(u32(out), 4); // fail before reading, not after the bytes were consumed
       mem.putU32(u32(out), readv(cx, h, list, undefined));
       return ok;
     },
@@ -190,7 +190,7 @@ export function fdCalls(cx: HostContext): CallTable {
     fd_prestat_get: (fd: number, out: number) => {
       const h = table.get(fd);
       if (h.kind !== 'preopen') return ERRNO.BADF; // wasi-libc scans fds from 3 until BADF
-      mem.bytes(u32(out), SIZEOF.prestat);
+      mem.check(u32(out), SIZEOF.prestat);
       writePrestatDir(mem.dv, u32(out), utf8.encode(h.mount.spec.guestPath).length);
       return ok;
     },
@@ -204,22 +204,7 @@ export function fdCalls(cx: HostContext): CallTable {
     },
     fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, usedPtr: number) => {
       const h = cx.dir(fd);
-      const { backend } = h.mount;
-      const entries = [
-        { name: '.', ino: backend.stat(h.rel, true).ino, filetype: FILETYPE.DIRECTORY },
-        { name: '..', ino: backend.stat(parentOf(h.rel), true).ino, filetype: FILETYPE.DIRECTORY },
-        ...backend.readdir(h.rel),
-      ];
-      const out = mem.bytes(u32(buf), bufLen >>> 0);
-      let used = 0;
-      // The cookie is the index of the next entry; a truncated last entry tells libc to retry with a bigger buffer.
-      for (let i = Number(cookie); i < entries.length && used < out.length; i++) {
-        const e = entries[i]!;
-        const d = encodeDirent(BigInt(i + 1), e.ino, e.filetype, utf8.encode(e.name));
-        const n = Math.min(d.length, out.length - used);
-        out.set(d.subarray(0, n), used);
-        used += n;
-      }
+      const used = putDirents(mem, u32(buf), bufLen >>> 0, h.mount.backend.readdir(h.rel), Number(cookie));
       mem.putU32(u32(usedPtr), used);
       return ok;
     },

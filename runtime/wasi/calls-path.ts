@@ -49,7 +49,7 @@ function pathOpen(cx: HostContext, fd: number, dirflags: number, ptr: number, le
   const common = { mount: p.dir.mount, rel: p.rel, fdflags, rightsBase: base, rightsInheriting: inheriting };
   const h: Handle = opened.kind === 'dir'
     ? { kind: 'dir', ...common }
-    : { kind: 'file', ...common, offset: 0, io: opened.io, ino: opened.ino };
+    : { kind: 'file', ...common, offset: 0, io: opened.io };
   try {
     cx.mem.putU32(out, cx.table.add(h));
   } catch (e) {
@@ -81,7 +81,7 @@ export function pathCalls(cx: HostContext): CallTable {
       const p = cx.path(fd, u32(ptr), len >>> 0);
       const st = p.backend.stat(p.rel, (flags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0);
       if (p.trailingSlash && st.filetype !== FILETYPE.DIRECTORY) return ERRNO.NOTDIR;
-      mem.bytes(u32(out), SIZEOF.filestat);
+      mem.check(u32(out), SIZEOF.filestat);
       writeFilestat(mem.dv, u32(out), st);
       return ok;
     },

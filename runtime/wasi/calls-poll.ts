@@ -66,9 +66,9 @@ const keyOf = (cx: HostContext, inPtr: number, count: number) =>
 function pollOneoff(cx: HostContext, inPtr: number, outPtr: number, count: number, neventsPtr: number): number {
   const { mem, clock } = cx;
   if (count === 0) return ERRNO.INVAL;
-  mem.bytes(inPtr, count * SIZEOF.subscription);
-  mem.bytes(outPtr, count * SIZEOF.event);
-  mem.bytes(neventsPtr, 4);
+  mem.check(inPtr, count * SIZEOF.subscription);
+  mem.check(outPtr, count * SIZEOF.event);
+  mem.check(neventsPtr, 4);
   // The same call re-running after a freeze (or a refused freeze) keeps its deadlines.
   const resumed = cx.pendingPoll !== undefined && cx.pendingPoll.key === keyOf(cx, inPtr, count) ? cx.pendingPoll : undefined;
   cx.pendingPoll = undefined;

@@ -22,7 +22,7 @@ export function sockCalls(cx: HostContext): CallTable {
       const h = table.get(fd);
       if (h.kind !== 'listener') return ERRNO.NOTSOCK;
       if (flags & ~FDFLAGS.NONBLOCK) return ERRNO.INVAL;
-      mem.bytes(u32(out), 4);
+      mem.check(u32(out), 4);
       const nonblocking = (h.fdflags & FDFLAGS.NONBLOCK) !== 0;
       const conn = cx.sockets!.accept(cx, h, nonblocking);
       const s: SocketHandle = { kind: 'socket', conn, fdflags: flags & FDFLAGS.NONBLOCK, rightsBase: RIGHTS_SOCKET, rightsInheriting: 0n };
@@ -33,8 +33,8 @@ export function sockCalls(cx: HostContext): CallTable {
       const h = connection(table.get(fd));
       if (typeof h === 'number') return h;
       const list = mem.iovecs(u32(iovs), count >>> 0);
-      mem.bytes(u32(outLen), 4);
-      mem.bytes(u32(outFlags), 2);
+      mem.check(u32(outLen), 4);
+      mem.check(u32(outFlags), 2);
       // RECV_WAITALL is treated as a plain read: waiting for more after bytes were taken could not give way to a freeze.
       const n = scatter(mem.u8, list, (tmp) => cx.sockets!.recv(cx, h, tmp, (riFlags & RECV_PEEK) !== 0));
       mem.putU32(u32(outLen), n);
@@ -45,7 +45,7 @@ export function sockCalls(cx: HostContext): CallTable {
       const h = connection(table.get(fd));
       if (typeof h === 'number') return h;
       const list = mem.iovecs(u32(iovs), count >>> 0);
-      mem.bytes(u32(outLen), 4);
+      mem.check(u32(outLen), 4);
       mem.putU32(u32(outLen), cx.sockets!.send(h, gather(mem.u8, list)));
       return ERRNO.SUCCESS;
     },

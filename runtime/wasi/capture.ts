@@ -25,7 +25,7 @@ export const DEFAULT_STDIO: StdioSpec = { stdin: 0, stdout: 1, stderr: 2 };
 
 /** Copies a directory tree between backends (carried mounts: host → memfs at freeze, back on thaw). */
 function copyTree(from: Backend, to: Backend, rel = ''): void {
-  for (const e of from.readdir(rel)) {
+  for (const e of from.readdir(rel).entries) {
     const p = rel === '' ? e.name : `${rel}/${e.name}`;
     if (e.filetype === FILETYPE.DIRECTORY) {
       try {
@@ -43,11 +43,11 @@ function copyTree(from: Backend, to: Backend, rel = ''): void {
         const data = new Uint8Array(Number(st.size));
         let at = 0;
         while (at < data.length) {
-          const n = src.io.pread(data.subarray(at), at);
+          const n = src.io.pread(data, at, data.length - at, at);
           if (n === 0) break;
           at += n;
         }
-        dst.io.pwrite(data.subarray(0, at), 0);
+        dst.io.pwrite(data, 0, at, 0);
         dst.io.setTimes(st.atim, st.mtim);
       } finally {
         src.io.close();
@@ -99,7 +99,7 @@ export function captureHost(cx: HostContext): HostCapture {
       case 'dir':
         return { ...base, kind: h.kind, mount: h.mount.spec.guestPath, path: h.rel };
       case 'file':
-        return { ...base, kind: 'file', mount: h.mount.spec.guestPath, path: h.rel, offset: h.offset, ino: String(h.ino) };
+        return { ...base, kind: 'file', mount: h.mount.spec.guestPath, path: h.rel, offset: h.offset, ino: String(h.io.stat().ino) };
       case 'listener':
         return { ...base, kind: 'listener', address: h.address };
       case 'socket':
@@ -294,5 +294,5 @@ function rebindHandle(h: HandleState, mounts: Map<string, Mount>, stdio: StdioSp
   if (write && mount.spec.readOnly) throw fail(`open for writing but mount ${h.mount} is read-only here`);
   const opened = attempt(() => mount.backend.reopen(h.path, BigInt(h.ino), { read, write }));
   if (opened.kind !== 'file') throw fail('is a directory on this machine');
-  return { kind: 'file', mount, rel: h.path, offset: h.offset, io: opened.io, ino: opened.ino, ...rights };
+  return { kind: 'file', mount, rel: h.path, offset: h.offset, io: opened.io, ...rights };
 }

@@ -125,17 +125,14 @@ export function writePrestatDir(dv: DataView, ptr: number, nameLen: number): voi
   dv.setUint32(ptr + 4, nameLen, true);
 }
 
-/** Serializes one dirent header followed by its name into a fresh buffer (fd_readdir may truncate it). */
-export function encodeDirent(next: bigint, ino: bigint, filetype: number, name: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SIZEOF.dirent + name.length);
-  const dv = new DataView(out.buffer);
-  dv.setBigUint64(0, next, true);
-  dv.setBigUint64(8, ino, true);
-  dv.setUint32(16, name.length, true);
-  dv.setUint8(20, filetype);
-  out.set(name, SIZEOF.dirent);
-  return out;
+/** A dirent header (SIZEOF.dirent bytes, padding zeroed); its name follows it. */
+export function writeDirentHeader(dv: DataView, ptr: number, next: bigint, ino: bigint, filetype: number, nameLen: number): void {
+  dv.setBigUint64(ptr, next, true);
+  dv.setBigUint64(ptr + 8, ino, true);
+  dv.setUint32(ptr + 16, nameLen, true);
+  dv.setUint32(ptr + 20, filetype, true); // u8 plus padding
 }
+
 
 export type Subscription =
   | { userdata: bigint; type: typeof EVENTTYPE.CLOCK; clockId: number; timeout: bigint; flags: number }

@@ -43,9 +43,8 @@ export interface FileHandle extends HandleBase {
   rel: string;
   /** The guest-visible offset; I/O is positional, so the host's own offset never matters. */
   offset: number;
+  /** `io.stat().ino` is what a snapshot records (memfs re-binds by it; inspect shows it). */
   io: FileIO;
-  /** Inode at open time (memfs re-binds by it; also shown by inspect). */
-  ino: bigint;
 }
 
 /** A pre-opened listening socket (`--listen`); re-bound on thaw by its guest fd. */

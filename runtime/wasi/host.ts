@@ -18,6 +18,9 @@ import type { HostCapture, WasiConfig, WasiFunction, WasiRestoreOptions } from '
 
 export { ProcExit } from './calls-env.js';
 
+type Fixed = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown,
+  g?: unknown, h?: unknown, i?: unknown) => number;
+
 export class WasiHost {
   readonly imports: Record<string, WasiFunction>;
   private readonly cx: HostContext;
@@ -83,15 +86,16 @@ export class WasiHost {
     const cx = this.cx;
     const fns = { ...envCalls(cx), ...fdCalls(cx), ...pathCalls(cx), ...pollCalls(cx), ...sockCalls(cx) };
     const imports: Record<string, WasiFunction> = {};
-    for (const [name, fn] of Object.entries(fns) as [string, (...args: unknown[]) => number][]) {
-      imports[name] = ((...args: unknown[]) => {
+    for (const [name, fn] of Object.entries(fns) as [string, Fixed][]) {
+      // Fixed arity (path_open has the most parameters, 9): a rest parameter costs an array per call.
+      imports[name] = ((a, b, c, d, e, f, g, h, i) => {
         try {
           cx.mem.view();
-          return fn(...args);
-        } catch (e) {
-          return errnoOf(e); // rethrows ProcExit, FreezeInterrupt and bugs
+          return fn(a, b, c, d, e, f, g, h, i);
+        } catch (error) {
+          return errnoOf(error); // rethrows ProcExit, FreezeInterrupt and bugs
         }
-      }) as WasiFunction;
+      }) as Fixed as WasiFunction;
     }
     return imports;
   }

@@ -3,38 +3,55 @@ import { ERRNO, SIZEOF, readIovecs, type Iovec } from './defs.js';
 import { WasiError } from './errno.js';
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const SHORT_STRING = 256;
+/** Wasm memory is little-endian: a typed array may alias it only on a little-endian host. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class GuestMemory {
   private memory: WebAssembly.Memory | undefined;
-  /** Views of memory.buffer, re-created whenever memory.grow replaced the buffer. */
-  private buffer: ArrayBuffer | undefined;
   dv = new DataView(new ArrayBuffer(0));
   u8 = new Uint8Array(0);
+  /** For aligned u64 stores: a typed-array store is much cheaper than DataView.setBigUint64. */
+  private u64 = new BigUint64Array(0);
 
   set(memory: WebAssembly.Memory): void {
     this.memory = memory;
-    this.buffer = undefined;
+    this.refresh();
   }
 
-  /** Refreshes the views; called before every WASI call. */
+  /**
+   * Makes the views current; called before every WASI call. memory.grow detaches the old buffer,
+   * so an empty view is the cheap sign of a stale one (reading memory.buffer on every call is not).
+   */
   view(): void {
-    if (this.memory === undefined) throw new Error('WasiHost: setMemory() was not called');
-    if (this.buffer !== this.memory.buffer) {
-      this.buffer = this.memory.buffer;
-      this.dv = new DataView(this.buffer);
-      this.u8 = new Uint8Array(this.buffer);
+    if (this.u8.byteLength === 0) this.refresh();
+  }
+
+  /** Throws FAULT unless [ptr, ptr+len) lies in guest memory. */
+  check(ptr: number, len: number): void {
+    if (ptr + len > this.u8.length) {
+      this.refresh(); // a memory that grows without detaching (shared) keeps its old views valid but short
+      if (ptr + len > this.u8.length) throw new WasiError(ERRNO.FAULT, `memory access out of bounds: ${ptr}+${len}`);
     }
   }
 
   /** A view of guest memory [ptr, ptr+len); FAULT when out of bounds (subarray would clamp silently). */
   bytes(ptr: number, len: number): Uint8Array {
-    if (ptr + len > this.u8.length) throw new WasiError(ERRNO.FAULT, `memory access out of bounds: ${ptr}+${len}`);
+    this.check(ptr, len);
     return this.u8.subarray(ptr, ptr + len);
   }
 
+  /** A UTF-8 string (a path); ILSEQ when it is not valid UTF-8. */
   string(ptr: number, len: number): string {
+    this.check(ptr, len);
+    if (len <= SHORT_STRING) {
+      // Short ASCII strings (most paths) are built directly: TextDecoder costs more per call.
+      let s = '';
+      for (let i = ptr; i < ptr + len && this.u8[i]! < 0x80; i++) s += String.fromCharCode(this.u8[i]!);
+      if (s.length === len) return s;
+    }
     try {
-      return utf8Strict.decode(this.bytes(ptr, len));
+      return utf8Strict.decode(this.u8.subarray(ptr, ptr + len));
     } catch (e) {
       if (e instanceof WasiError) throw e;
       throw new WasiError(ERRNO.ILSEQ, 'path is not UTF-8');
@@ -42,20 +59,29 @@ export class GuestMemory {
   }
 
   iovecs(ptr: number, count: number): Iovec[] {
-    this.bytes(ptr, count * SIZEOF.iovec);
+    this.check(ptr, count * SIZEOF.iovec);
     const iovs = readIovecs(this.dv, ptr, count);
-    for (const v of iovs) this.bytes(v.buf, v.len);
+    for (const v of iovs) this.check(v.buf, v.len);
     return iovs;
   }
 
   putU32(ptr: number, v: number): void {
-    this.bytes(ptr, 4);
+    this.check(ptr, 4);
     this.dv.setUint32(ptr, v, true);
   }
 
   putU64(ptr: number, v: bigint): void {
-    this.bytes(ptr, 8);
-    this.dv.setBigUint64(ptr, v, true);
+    this.check(ptr, 8);
+    if ((ptr & 7) === 0 && LITTLE_ENDIAN) this.u64[ptr >>> 3] = v;
+    else this.dv.setBigUint64(ptr, v, true);
+  }
+
+  private refresh(): void {
+    if (this.memory === undefined) throw new Error('WasiHost: setMemory() was not called');
+    const buffer = this.memory.buffer;
+    this.dv = new DataView(buffer);
+    this.u8 = new Uint8Array(buffer);
+    this.u64 = new BigUint64Array(buffer, 0, buffer.byteLength >>> 3);
   }
 }
 

@@ -29,6 +29,14 @@ export function parseListenAddress(value: string): { host: string; port: number 
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
 
+/** Why a bind fails, in words (Node's own message repeats the syscall and the address). */
+const LISTEN_FAILURES: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'not an address of this machine',
+  ENOTFOUND: 'unknown host name',
+};
+
 const formatAddress = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
 export class SocketBridge {
@@ -43,7 +51,7 @@ export class SocketBridge {
     this.channel.port1.on('message', (command: BridgeCommand) => this.onCommand(command));
   }
 
-  /** Binds every address (before the guest runs); fails with CANT_WRITE if one cannot be bound. */
+  /** Binds every address (before the guest runs); fails with CANT_LISTEN if one cannot be bound. */
   static async listen(addresses: string[]): Promise<SocketBridge> {
     const servers: net.Server[] = [];
     const bound: string[] = [];
@@ -64,7 +72,8 @@ export class SocketBridge {
       }
     } catch (e) {
       for (const s of servers) s.close();
-      throw new WmigError('CANT_WRITE', `cannot listen on ${addresses[servers.length]}: ${(e as Error).message}`);
+      const reason = LISTEN_FAILURES[(e as NodeJS.ErrnoException).code ?? ''] ?? (e as Error).message;
+      throw new WmigError('CANT_LISTEN', `cannot listen on ${addresses[servers.length]}: ${reason}`, { cause: e });
     }
     return new SocketBridge(servers, bound);
   }

@@ -11,12 +11,12 @@ export function sleepMs(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
-/** Writes all of `data`, waiting out EAGAIN. */
-export function writeAll(hostFd: number, data: Uint8Array): void {
+/** Writes all of buffer[offset, offset+length), waiting out EAGAIN. */
+export function writeAll(hostFd: number, buffer: Uint8Array, offset: number, length: number): void {
   let done = 0;
-  while (done < data.length) {
+  while (done < length) {
     try {
-      done += fs.writeSync(hostFd, data, done, data.length - done);
+      done += fs.writeSync(hostFd, buffer, offset + done, length - done);
     } catch (e) {
       if (nodeErrorCode(e) !== 'EAGAIN') throw e;
       sleepMs(1);
