@@ -4,10 +4,11 @@
  * runner in test/helpers/). wmig must pass every check. The peers' departures from the spec (the
  * preview1 witx and the WebAssembly/wasi-testsuite expectations) are asserted as what they are, with
  * the reason, so this file notices when a peer changes. Then each program is frozen and thawed at a
- * seeded sample of its WASI calls (every call: test-heavy/conformance-every-call.test.ts).
+ * seeded sample of its WASI calls (every call: test-heavy/conformance-every-call.test.ts). The
+ * symlink programs run once more on an in-memory /data, with the host-directory run as the oracle.
  */
 import { afterAll, describe, expect, test } from 'vitest';
-import { PROGRAMS, callCount, checks, runUnder, short, type Program, type RunResult, type Runner } from './helpers/conformance.js';
+import { PROGRAMS, TMPFS_PROGRAMS, callCount, checks, runUnder, short, type Program, type RunResult, type Runner } from './helpers/conformance.js';
 import { freezeThawAt } from './helpers/freeze-thaw.js';
 import { pool, removeDir, samplePoints, tempDir } from './helpers/wmig.js';
 
@@ -193,6 +194,35 @@ describe('frozen and thawed at a seeded sample of WASI calls: same output as the
       const got = await freezeThawAt(c, n);
       const failing = checks(got.stdout).fail;
       if (got.status !== c.status || failing.length > 0) bad.push(`call ${n}/${total}: status ${got.status}, ${failing.join('; ')} ${got.stderr.slice(-300)}`);
+    }));
+    expect(bad).toEqual([]);
+  });
+});
+
+describe('on an in-memory /data (--tmpfs), which the program fills itself', () => {
+  const uninterrupted = new Map<string, Promise<RunResult>>();
+  const runWhole = (c: Program) => {
+    if (!uninterrupted.has(c.name)) uninterrupted.set(c.name, runUnder('wmig', c, `${work}/tmpfs`));
+    return uninterrupted.get(c.name)!;
+  };
+
+  test.each(TMPFS_PROGRAMS.map((c) => [short(c), c] as const))('%s: the same output as on a host directory', async (_name, c) => {
+    const onHost = PROGRAMS.find((h) => h.name === c.name)!;
+    const [inMemory, oracle] = await Promise.all([runWhole(c), runUnder('wmig', onHost, `${work}/tmpfs-oracle`)]);
+    expect(inMemory.status, inMemory.stderr).toBe(0);
+    expect(checks(inMemory.stdout).fail).toEqual([]);
+    expect(inMemory.stdout).toBe(oracle.stdout);
+  });
+
+  // Halfway, the fixture's symlinks and the program's own are in the mount: the snapshot carries them.
+  test.each(TMPFS_PROGRAMS.map((c) => [short(c), c] as const))('%s: frozen and thawed at a sample of calls and halfway, the same output', async (_name, c) => {
+    const total = await callCount(c);
+    const whole = await runWhole(c);
+    const points = [...new Set([...samplePoints(total, SAMPLE, 0x7f5), Math.ceil(total / 2)])];
+    const bad: string[] = [];
+    await pool(points.map((n) => async () => {
+      const got = await freezeThawAt(c, n);
+      if (got.status !== c.status || got.stdout !== whole.stdout) bad.push(`call ${n}/${total}: status ${got.status}, ${checks(got.stdout).fail.join('; ')} ${got.stderr.slice(-300)}`);
     }));
     expect(bad).toEqual([]);
   });

@@ -6,6 +6,8 @@
  * The fixture directory (test/helpers/conformance-fixture.ts) is mounted as the preopen /data:
  *   hello.txt = "hello world\n"   sub/{a,b,c} (a = "A")   empty/   link-hello -> hello.txt
  *   link-sub -> sub   dangling -> nowhere   escape -> ../outside
+ * With CONF_MAKE_FIXTURE=1 in the environment (an in-memory /data, which starts empty), the program
+ * builds it itself before main (conf_make_fixture).
  */
 #ifndef CONF_H
 #define CONF_H
@@ -136,5 +138,27 @@ static int get_file(int dir, const char *path, char *buf, size_t cap) {
   buf[e ? 0 : n] = 0;
   __wasi_fd_close(fd);
   return e;
+}
+
+/** A step of conf_make_fixture: a failure ends the program before any check runs. */
+static void fixture_step(const char *what, int e) {
+  if (e == 0) return;
+  fprintf(stderr, "conf_make_fixture: %s: errno %d\n", what, e);
+  exit(2);
+}
+
+__attribute__((constructor)) static void conf_make_fixture(void) {
+  if (getenv("CONF_MAKE_FIXTURE") == NULL) return;
+  int dir = preopen_fd("/data");
+  fixture_step("hello.txt", put_file(dir, "hello.txt", "hello world\n"));
+  fixture_step("sub", __wasi_path_create_directory(dir, "sub"));
+  fixture_step("sub/a", put_file(dir, "sub/a", "A"));
+  fixture_step("sub/b", put_file(dir, "sub/b", ""));
+  fixture_step("sub/c", put_file(dir, "sub/c", ""));
+  fixture_step("empty", __wasi_path_create_directory(dir, "empty"));
+  fixture_step("link-hello", __wasi_path_symlink("hello.txt", dir, "link-hello"));
+  fixture_step("link-sub", __wasi_path_symlink("sub", dir, "link-sub"));
+  fixture_step("dangling", __wasi_path_symlink("nowhere", dir, "dangling"));
+  fixture_step("escape", __wasi_path_symlink("../outside", dir, "escape"));
 }
 #endif

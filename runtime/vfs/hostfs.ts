@@ -45,14 +45,22 @@ export class HostFs implements Backend {
     // Files: open first, without following a symlink in the last component (the kernel says ELOOP
     // for one); only then resolve the link inside the sandbox. The common case is two syscalls.
     try {
-      return this.openFd(this.lastUnresolved(path), flags | O_NOFOLLOW);
+      return this.openFdOrDirectory(this.lastUnresolved(path), flags | O_NOFOLLOW, path, o);
     } catch (e) {
-      const code = nodeErrorCode(e);
-      if (code === 'EISDIR') return this.openDirectory(path, o); // O_CREAT or write access on a directory
-      if (code !== 'ELOOP') throw e;
+      if (nodeErrorCode(e) !== 'ELOOP') throw e;
       if (!o.follow) throw new WasiError(ERRNO.LOOP, `symlink not followed: ${path}`);
     }
-    return this.openFd(this.hostPath(path, true), flags);
+    return this.openFdOrDirectory(this.hostPath(path, true), flags, path, o);
+  }
+
+  /** O_CREAT or write access on a directory is EISDIR from the kernel: decided by openDirectory instead. */
+  private openFdOrDirectory(p: string, flags: number, path: string, o: OpenOptions): Opened {
+    try {
+      return this.openFd(p, flags);
+    } catch (e) {
+      if (nodeErrorCode(e) === 'EISDIR') return this.openDirectory(path, o);
+      throw e;
+    }
   }
 
   /** A directory handle is a path: no host fd is kept for it. */

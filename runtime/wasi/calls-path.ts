@@ -124,6 +124,7 @@ export function pathCalls(cx: HostContext): CallTable {
     path_symlink: (oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number) => {
       const target = mem.string(u32(oldPtr), oldLen >>> 0);
       const p = cx.path(fd, u32(newPtr), newLen >>> 0);
+      if (target.includes('\0')) return ERRNO.INVAL; // as in paths; no file system can store it
       cx.writable(p.dir.mount);
       p.backend.symlink(target, p.rel);
       return ok;

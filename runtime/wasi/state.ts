@@ -62,6 +62,8 @@ function checkMemfs(m: unknown, where: string): void {
     const node = n as unknown as MemNodeImage;
     if (node.kind === 'dir') {
       check(Array.isArray(node.entries) && node.entries.every((e) => Array.isArray(e) && e.length === 2 && isStr(e[0]) && isNat(e[1])), `${where}: memfs dir entries`);
+    } else if (node.kind === 'symlink') {
+      check(isStr(node.target) && isNat(node.nlink), `${where}: memfs symlink`);
     } else {
       check(node.kind === 'file' && isNat(node.blob) && isNat(node.nlink), `${where}: memfs node kind`);
     }

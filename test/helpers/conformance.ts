@@ -35,6 +35,13 @@ export const PROGRAMS: Program[] = [
   p('rust_env', { args: ['alpha', 'two words'], env: ENV }),
 ];
 
+/**
+ * The programs that use the fixture's symlinks, on an in-memory /data: they build the fixture there
+ * themselves (conf.h), with the calls under test. Under wmig only (no peer has --tmpfs).
+ */
+export const TMPFS_PROGRAMS: Program[] = ['paths', 'filestat', 'readdir'].map((name) =>
+  p(name, { data: false, fixture: undefined, tmpfs: true, env: [['CONF_MAKE_FIXTURE', '1']] }));
+
 export const short = (c: Program) => c.name.replace('conformance/', '');
 
 export type Runner = 'wmig' | 'node' | 'wasmer';
@@ -58,7 +65,7 @@ export function runUnder(runner: Runner, c: Program, work: string, options: { ar
   const data = join(work, `${runner}-${short(c)}`);
   mkdirSync(data, { recursive: true });
   c.fixture?.(data);
-  const flags = ['--dir', `${data}::/data`];
+  const flags = c.tmpfs ? ['--tmpfs', '/data'] : ['--dir', `${data}::/data`];
   for (const [k, v] of c.env ?? []) flags.push('--env', `${k}=${v}`);
   if (options.argv0 !== undefined) flags.push('--argv0', options.argv0);
   return new Promise((resolve, reject) => {

@@ -13,6 +13,8 @@ export interface ExampleCase {
   data?: boolean;
   /** Fills that directory before the run (freezeThawAt: the source directory). */
   fixture?: (dir: string) => void;
+  /** Mount an in-memory /data (--tmpfs): it starts empty and travels in the snapshot. */
+  tmpfs?: boolean;
 }
 
 export const STDIN_TEXT = [
@@ -42,6 +44,7 @@ export interface Oracle extends CliResult {
 export function runFlags(c: ExampleCase, dataDir?: string): string[] {
   const flags: string[] = [];
   if (c.data) flags.push('--dir', `${dataDir}::/data`);
+  if (c.tmpfs) flags.push('--tmpfs', '/data');
   for (const [k, v] of c.env ?? []) flags.push('--env', `${k}=${v}`);
   return flags;
 }
@@ -64,6 +67,8 @@ export interface CountedRun {
   /** Mount a fresh host directory at /data, filled by `fixture`. */
   data?: boolean;
   fixture?: (dir: string) => void;
+  /** Mount an in-memory /data instead. */
+  tmpfs?: boolean;
 }
 
 /** The number of WASI calls a guest makes in an uninterrupted run, from the library. */
@@ -81,7 +86,7 @@ export async function countCallsOf(r: CountedRun): Promise<number> {
     const proc = await run(r.module, {
       args: r.args,
       env: r.env,
-      mounts: r.data ? [{ kind: 'host', hostPath: dir, guestPath: '/data' }] : [],
+      mounts: r.data ? [{ kind: 'host', hostPath: dir, guestPath: '/data' }] : r.tmpfs ? [{ kind: 'memory', guestPath: '/data' }] : [],
       stdio: { stdin: fds[0], stdout: fds[1], stderr: fds[2] },
       cacheDir: CACHE_DIR,
     });
