@@ -5,9 +5,9 @@
  * program passes. A lost hand-over (fuel a callee spent, or fuel spent before a call) changes how
  * often wmig.preempt is called; a loop whose fuel never ran out would not call it at all.
  */
-import binaryen from 'binaryen';
 import { describe, expect, it } from 'vitest';
 import { INITIAL_FUEL, instrument, PREEMPT_IMPORT } from '../transforms/index.js';
+import { wat } from './helpers/wat.js';
 
 const REARM = 97;
 
@@ -76,16 +76,6 @@ const PROGRAM = `
  * E 500 outer + 500 * 7 inner + 500 typed; _start's own none. */
 const CHECKS = 10_000 + 1_000 + 10_000 + 5_001 + 3_001 + 500 + 3_500 + 500;
 
-function wat(text: string): Uint8Array {
-  const module = binaryen.parseText(text);
-  try {
-    module.setFeatures(binaryen.Features.MutableGlobals);
-    expect(module.validate()).toBe(1);
-    return module.emitBinary();
-  } finally {
-    module.dispose();
-  }
-}
 
 class Exit extends Error {}
 

@@ -4,22 +4,12 @@
  * be the same, up to and past the declared maximum, while the real memory is larger by exactly
  * the reserved pages, which stay zero.
  */
-import binaryen from 'binaryen';
 import { describe, expect, it } from 'vitest';
 import { instrument } from '../transforms/index.js';
+import { wat } from './helpers/wat.js';
 
 const PAGE = 65536;
 
-function wat(text: string): Uint8Array {
-  const module = binaryen.parseText(text);
-  try {
-    module.setFeatures(binaryen.Features.MutableGlobals);
-    expect(module.validate()).toBe(1);
-    return module.emitBinary();
-  } finally {
-    module.dispose();
-  }
-}
 
 /** A WASI-like command (one fd_write, so Asyncify has work) exposing memory.size and memory.grow. */
 const memoryModule = (limits: string, memoryDecl = `(memory (export "memory") ${limits})`) => wat(`

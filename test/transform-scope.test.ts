@@ -8,23 +8,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import binaryen from 'binaryen';
 import { afterAll, describe, expect, it } from 'vitest';
 import { instrument, PREEMPT_IMPORT } from '../transforms/index.js';
 import { canReach, recursiveFunctions, scanModule } from '../transforms/code-scan.js';
 import { insertPreemptChecks } from '../transforms/preempt.js';
 import { removeDir, ROOT, tempDir, wmig } from './helpers/wmig.js';
+import { wat } from './helpers/wat.js';
 
-function wat(text: string): Uint8Array {
-  const module = binaryen.parseText(text);
-  try {
-    module.setFeatures(binaryen.Features.MutableGlobals);
-    expect(module.validate()).toBe(1);
-    return module.emitBinary();
-  } finally {
-    module.dispose();
-  }
-}
 
 // $viaTable reaches fd_write only through call_indirect of type $ii (the table holds $write of that
 // type); $compute calls through type $i, whose only table entry ($pure) reaches nothing.

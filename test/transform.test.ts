@@ -13,6 +13,7 @@ import {
   TransformError,
   type TransformErrorReason,
 } from '../transforms/index.js';
+import { wat } from './helpers/wat.js';
 
 // Globals 0 and 3 are immutable, 1, 2 and 4 mutable: export indices must follow the
 // global index space, not a count of mutable globals. $step is a separate frame so the
@@ -46,17 +47,6 @@ const PROGRAM_WAT = `
       (br_if $next (i32.lt_u (local.get $i) (i32.const 5))))
     (call $proc_exit (i32.add (local.get $sum) (global.get $sp))))
 )`;
-
-function wat(text: string, features = binaryen.Features.MVP): Uint8Array {
-  const module = binaryen.parseText(text);
-  try {
-    module.setFeatures(features);
-    expect(module.validate()).toBe(1);
-    return module.emitBinary();
-  } finally {
-    module.dispose();
-  }
-}
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
