@@ -14,7 +14,7 @@ const NOT_FREEZE_POINTS = new Set(['proc_exit']);
 
 /** The imports Asyncify may unwind from: WASI calls (freeze points) and setjmp/longjmp. */
 function isUnwindImport(module: string, base: string): boolean {
-  return (WASI_MODULES.has(module) && !NOT_FREEZE_POINTS.has(base)) || isJumpImport(module, base);
+  return (WASI_MODULES.has(module) && !NOT_FREEZE_POINTS.has(base)) || isJumpImport(`${module}.${base}`);
 }
 
 // Toolchains without a target_features section (Debian's clang and rustc) leave binaryen
@@ -132,7 +132,7 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     }
     const globals = exportMutableGlobals(module);
     const freezePoints = unwindImports(module);
-    const jumps = freezePoints.some((name) => isJumpImport(...splitImportName(name)));
+    const jumps = freezePoints.some(isJumpImport);
     const stackPointer = jumps ? stackPointerGlobal(module, globals) : undefined;
     if (stub) {
       const importName = 'wmig$preempt';
@@ -290,11 +290,6 @@ function unwindImports(module: Binaryen.Module): string[] {
     if (fn.module && fn.base && isUnwindImport(fn.module, fn.base)) names.push(`${fn.module}.${fn.base}`);
   }
   return names;
-}
-
-function splitImportName(qualified: string): [string, string] {
-  const dot = qualified.indexOf('.');
-  return [qualified.slice(0, dot), qualified.slice(dot + 1)];
 }
 
 /**

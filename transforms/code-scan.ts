@@ -26,8 +26,6 @@ export interface ScannedFunction {
   indirectSigs: Set<string>;
   /** Globals read with global.get. */
   globalsRead: Set<number>;
-  /** Byte offsets (in the module) just after each `loop <blocktype>`. Defined functions only. */
-  loopBodies: number[];
   /** Byte ranges of each memory.size and memory.grow instruction. Defined functions only. */
   memoryOps: { start: number; end: number; grow: boolean }[];
   /** Where control leaves the function or enters another one (for preempt.ts, which keeps its fuel
@@ -53,6 +51,11 @@ export type StructureEvent =
   | { kind: 'end'; start: number }
   /** br, br_if, br_table, br_on_null, br_on_non_null: label depths as written, immediates in [immStart, end). */
   | { kind: 'branch'; op: number; start: number; immStart: number; end: number; depths: number[] };
+
+/** Loops in a defined function (each gets a preemption check). */
+export function loopCount(fn: ScannedFunction): number {
+  return fn.structure.reduce((n, e) => n + (e.kind === 'open' && e.op === 0x03 ? 1 : 0), 0);
+}
 
 export interface ScannedModule {
   bytes: Uint8Array;
@@ -153,7 +156,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
   let definedMemories = 0;
   const definedTypes: number[] = [];
   const newFn = (index: number, sig: string): ScannedFunction => ({
-    index, sig, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), loopBodies: [], memoryOps: [], handovers: [], structure: [],
+    index, sig, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), memoryOps: [], handovers: [], structure: [],
     paramCount: 0, localCount: 0, codeStart: 0, entryStart: 0, entryEnd: 0,
   });
 
@@ -302,7 +305,6 @@ function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[
         r.blocktype();
         depth++;
         fn.structure.push({ kind: 'open', op, start: at, bodyStart: r.pos, emptyType });
-        if (op === 0x03) fn.loopBodies.push(r.pos);
         break;
       }
       case 0x0c: case 0x0d: case 0x0e: case 0xd5: case 0xd6: {

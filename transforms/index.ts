@@ -18,4 +18,4 @@ export {
   type InstrumentCachedOptions,
   type CachedInstrumentResult,
 } from './cache.js';
-export { SETJMP_IMPORT, LONGJMP_IMPORT } from './sjlj.js';
+export { SETJMP_NAME, LONGJMP_NAME } from './sjlj.js';

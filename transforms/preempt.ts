@@ -11,8 +11,8 @@
 //
 // The checks are spliced into the binary before binaryen reads it. Everything new is appended
 // (a type, a global, a function), so no existing index moves and the name section stays valid.
-import { recursiveFunctions, ScanUnsupported, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
-import { push2, sleb, uleb } from './leb.js';
+import { loopCount, recursiveFunctions, ScanUnsupported, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
+import { appendToVector, push2, sleb, uleb } from './leb.js';
 
 export const PREEMPT_IMPORT = { module: 'wmig', base: 'preempt' } as const;
 /** Loop iterations between two calls of the import; the host's return value re-arms it. */
@@ -137,19 +137,11 @@ export function insertPreemptChecks(m: ScannedModule): PreemptRewrite {
   if (!has(SEC_TYPE) || !has(SEC_FUNCTION) || !has(SEC_CODE)) throw new ScanUnsupported('module without type, function or code section');
 
   const out: number[] = [];
-  const push = (bytes: ArrayLike<number>) => { for (let i = 0; i < bytes.length; i++) out.push(bytes[i]!); };
-  const section = (id: number, payload: number[]) => { out.push(id); push(uleb(payload.length)); push(payload); };
-  /** A vector section's payload with its count bumped by one and `extra` appended. */
-  const appendToVector = (s: ScannedModule['sections'][number], extra: number[]): number[] => {
-    let p = s.payloadStart;
-    let count = 0, shift = 0, b: number;
-    do { b = src[p++]!; count += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
-    return [...uleb(count + 1), ...src.subarray(p, s.end), ...extra];
-  };
+  const section = (id: number, payload: number[]) => { out.push(id); push2(out, uleb(payload.length)); push2(out, payload); };
   const globalEntry = [0x7f, 0x01, 0x41, ...sleb(INITIAL_FUEL), 0x0b];
   let loopChecks = 0, entryChecks = 0;
 
-  push(src.subarray(0, 8));
+  push2(out, src.subarray(0, 8));
   let globalWritten = false;
   for (const s of m.sections) {
     if (!globalWritten && AFTER_GLOBAL.has(s.id)) {
@@ -157,20 +149,21 @@ export function insertPreemptChecks(m: ScannedModule): PreemptRewrite {
       globalWritten = true;
     }
     switch (s.id) {
-      case SEC_TYPE: section(SEC_TYPE, appendToVector(s, [0x60, 0x00, 0x00])); break;
-      case SEC_FUNCTION: section(SEC_FUNCTION, appendToVector(s, uleb(stubType))); break;
-      case SEC_GLOBAL: section(SEC_GLOBAL, appendToVector(s, globalEntry)); globalWritten = true; break;
+      case SEC_TYPE: section(SEC_TYPE, appendToVector(src, s.payloadStart, s.end, [0x60, 0x00, 0x00])); break;
+      case SEC_FUNCTION: section(SEC_FUNCTION, appendToVector(src, s.payloadStart, s.end, uleb(stubType))); break;
+      case SEC_GLOBAL: section(SEC_GLOBAL, appendToVector(src, s.payloadStart, s.end, globalEntry)); globalWritten = true; break;
       case SEC_CODE: {
         const body: number[] = [...uleb(m.functions.length - m.numImportedFunctions + 1)];
         for (const fn of m.functions) {
           if (fn.import) continue;
           const entryCheck = recursive.has(fn.index);
-          if (fn.loopBodies.length === 0 && !entryCheck) {
+          const loops = loopCount(fn);
+          if (loops === 0 && !entryCheck) {
             push2(body, src.subarray(fn.entryStart, fn.entryEnd));
             continue;
           }
           if (entryCheck) entryChecks++;
-          loopChecks += fn.loopBodies.length;
+          loopChecks += loops;
           const entry = withLocalFuel(src, fn, fuel, stub, entryCheck);
           push2(body, uleb(entry.length));
           push2(body, entry);
@@ -181,7 +174,7 @@ export function insertPreemptChecks(m: ScannedModule): PreemptRewrite {
         break;
       }
       default:
-        push(src.subarray(s.start, s.end));
+        push2(out, src.subarray(s.start, s.end));
     }
   }
   if (!globalWritten) section(SEC_GLOBAL, [0x01, ...globalEntry]);

@@ -9,7 +9,7 @@
 //
 // Everything new is appended (two types, a global, two functions), so no existing index moves.
 import { ScanUnsupported, type ScannedModule } from './code-scan.js';
-import { push2, sleb, uleb } from './leb.js';
+import { appendToVector, push2, sleb, uleb } from './leb.js';
 
 /** 1 MiB: room for the unwound stack of deep programs many times over. */
 export const RESERVED_PAGES = 16;
@@ -45,12 +45,6 @@ export function reserveTopPages(m: ScannedModule): ReserveRewrite {
 
   const out: number[] = [];
   const section = (id: number, payload: number[]) => { out.push(id); push2(out, uleb(payload.length)); push2(out, payload); };
-  const appendToVector = (s: ScannedModule['sections'][number], extra: number[], added = 1): number[] => {
-    let p = s.payloadStart;
-    let count = 0, shift = 0, b: number;
-    do { b = src[p++]!; count += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
-    return [...uleb(count + added), ...src.subarray(p, s.end), ...extra];
-  };
 
   push2(out, src.subarray(0, 8));
   let globalWritten = false;
@@ -60,10 +54,10 @@ export function reserveTopPages(m: ScannedModule): ReserveRewrite {
       globalWritten = true;
     }
     switch (s.id) {
-      case SEC_TYPE: section(SEC_TYPE, appendToVector(s, [0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f], 2)); break;
-      case SEC_FUNCTION: section(SEC_FUNCTION, appendToVector(s, [...uleb(sizeType), ...uleb(growType)], 2)); break;
+      case SEC_TYPE: section(SEC_TYPE, appendToVector(src, s.payloadStart, s.end, [0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f], 2)); break;
+      case SEC_FUNCTION: section(SEC_FUNCTION, appendToVector(src, s.payloadStart, s.end, [...uleb(sizeType), ...uleb(growType)], 2)); break;
       case SEC_MEMORY: section(SEC_MEMORY, enlargedMemory(src.subarray(s.payloadStart, s.end))); break;
-      case SEC_GLOBAL: section(SEC_GLOBAL, appendToVector(s, globalEntry)); globalWritten = true; break;
+      case SEC_GLOBAL: section(SEC_GLOBAL, appendToVector(src, s.payloadStart, s.end, globalEntry)); globalWritten = true; break;
       case SEC_CODE: {
         const body: number[] = [...uleb(m.functions.length - m.numImportedFunctions + 2)];
         for (const fn of m.functions) {

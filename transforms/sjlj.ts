@@ -4,11 +4,15 @@
 // to record the stack and rewinds at once; at longjmp it unwinds, discards that stack and
 // rewinds into the one setjmp recorded. The transform only has to treat them as such.
 
-export const SETJMP_IMPORT = { module: 'wmig', base: 'setjmp' } as const;
-export const LONGJMP_IMPORT = { module: 'wmig', base: 'longjmp' } as const;
+const SETJMP_IMPORT = { module: 'wmig', base: 'setjmp' } as const;
+const LONGJMP_IMPORT = { module: 'wmig', base: 'longjmp' } as const;
 
-export function isJumpImport(module: string, base: string): boolean {
-  return module === SETJMP_IMPORT.module && (base === SETJMP_IMPORT.base || base === LONGJMP_IMPORT.base);
+/** The two imports as `module.base`, the way instrument info lists freeze points. */
+export const SETJMP_NAME = `${SETJMP_IMPORT.module}.${SETJMP_IMPORT.base}`;
+export const LONGJMP_NAME = `${LONGJMP_IMPORT.module}.${LONGJMP_IMPORT.base}`;
+
+export function isJumpImport(qualifiedName: string): boolean {
+  return qualifiedName === SETJMP_NAME || qualifiedName === LONGJMP_NAME;
 }
 
 /** wasm-ld's name for the C shadow stack pointer; the host restores it at longjmp. */

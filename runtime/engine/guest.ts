@@ -1,6 +1,6 @@
-import { INITIAL_FUEL, LONGJMP_IMPORT, PREEMPT_IMPORT, SETJMP_IMPORT, type InstrumentInfo } from '../../transforms/index.js';
+import { INITIAL_FUEL, LONGJMP_NAME, PREEMPT_IMPORT, SETJMP_NAME, type InstrumentInfo } from '../../transforms/index.js';
 import { WmigError } from '../errors.js';
-import type { GlobalValue, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
+import type { GlobalValue, JumpTarget, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
 import { WASM_PAGE_SIZE } from '../snapshot/types.js';
 import { ProcExit, type WasiHost } from '../wasi/host.js';
 import { AsyncifyState, BorrowedArea, ReservedArea, type AsyncifyArea, type AsyncifyExports } from './asyncify.js';
@@ -34,13 +34,11 @@ type Wrapped = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown,
   g?: unknown, h?: unknown, i?: unknown) => unknown;
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
-const SETJMP_NAME = `${SETJMP_IMPORT.module}.${SETJMP_IMPORT.base}`;
-const LONGJMP_NAME = `${LONGJMP_IMPORT.module}.${LONGJMP_IMPORT.base}`;
 
 /** Why the guest is unwinding: a freeze (the default), or a setjmp/longjmp the guest loop completes. */
 type PendingJump =
   | { kind: 'setjmp'; env: number; stackPointer: number | null }
-  | { kind: 'longjmp'; env: number; value: number };
+  | { kind: 'longjmp'; target: JumpTarget; value: number };
 
 /** $WMIG_PREEMPT_FUEL fixes the loop iterations between two preemption calls (benchmarks). */
 const FIXED_PREEMPT_FUEL = Number(process.env.WMIG_PREEMPT_FUEL) || 0;
@@ -117,7 +115,7 @@ export class Guest {
         if (!freezePoints.has(qualified)) {
           throw new WmigError('BAD_MODULE', `module imports ${qualified} but was not instrumented for it (transform version ${info.transformVersion}); instrument the original module again`);
         }
-        imports[SETJMP_IMPORT.module]![imp.name] = qualified === SETJMP_NAME
+        imports[imp.module]![imp.name] = qualified === SETJMP_NAME
           ? (env: number) => guest!.setjmp(env)
           : (env: number, value: number) => guest!.longjmp(env, value);
         continue;
@@ -289,9 +287,9 @@ export class Guest {
   longjmp(env: number, value: number): void {
     if (this.#rewindingTo !== null) this.#finishRewind(LONGJMP_NAME); // a rewind never targets longjmp: throws
     this.#assertNotUnwinding(LONGJMP_NAME);
-    trapOnJumpError(() => this.#jumps.target(this.memory, env));
+    const target = trapOnJumpError(() => this.#jumps.target(this.memory, env));
     // C: longjmp(env, 0) makes setjmp return 1.
-    this.#pendingJump = { kind: 'longjmp', env, value: value === 0 ? 1 : value };
+    this.#pendingJump = { kind: 'longjmp', target, value: value === 0 ? 1 : value };
     this.#beginUnwind();
   }
 
@@ -305,10 +303,10 @@ export class Guest {
       this.#rewindInto(unwound, 0);
     } else {
       this.#buffer.release();
-      const target = this.#jumps.target(this.memory, jump.env);
       // Frames between setjmp's caller and longjmp are gone: give their shadow stack back.
-      if (target.stackPointer !== null) this.#stackPointerGlobal()!.value = target.stackPointer;
-      this.#rewindInto(target.stack, jump.value);
+      const { stack, stackPointer } = jump.target;
+      if (stackPointer !== null) this.#stackPointerGlobal()!.value = stackPointer;
+      this.#rewindInto(stack, jump.value);
     }
   }
 
