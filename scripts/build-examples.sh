@@ -17,33 +17,28 @@ up_to_date() {
   [ -f "$1" ] && [ "$1" -nt "$2" ] && [ "$1" -nt "$self" ]
 }
 
+# build_c SRC_DIR OUT_DIR: every SRC_DIR/*.c to OUT_DIR/<name>.wasm.
+# 1 MiB shadow stack (wasm-ld defaults to 64 KiB, too small for recursion.c);
+# drop the DWARF that Debian's wasi-libc carries but keep the name section.
+# examples/include supplies setjmp.h (wmig's setjmp/longjmp imports).
+build_c() {
+  mkdir -p "$2"
+  local src dst
+  for src in "$1"/*.c; do
+    dst="$2/$(basename "$src" .c).wasm"
+    up_to_date "$dst" "$src" && continue
+    clang --target=wasm32-wasi -O2 -Wall -Wextra -isystem "$root/examples/include" \
+      -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
+    echo "built ${dst#"$root"/}"
+  done
+}
+
 shopt -s nullglob
-for src in "$root"/examples/c/*.c; do
-  dst="$out/$(basename "$src" .c).wasm"
-  up_to_date "$dst" "$src" && continue
-  # 1 MiB shadow stack (wasm-ld defaults to 64 KiB, too small for recursion.c);
-  # drop the DWARF that Debian's wasi-libc carries but keep the name section.
-  # examples/include supplies setjmp.h (wmig's setjmp/longjmp imports).
-  clang --target=wasm32-wasi -O2 -Wall -Wextra -isystem "$root/examples/include" \
-    -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
-  echo "built ${dst#"$root"/}"
-done
-# CPU benchmark programs (bench/cpu-suite.js), kept apart so the migration oracle tests do not pick them up.
-mkdir -p "$out/cpu"
-for src in "$root"/examples/cpu/*.c; do
-  dst="$out/cpu/$(basename "$src" .c).wasm"
-  up_to_date "$dst" "$src" && continue
-  clang --target=wasm32-wasi -O2 -Wall -Wextra -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
-  echo "built ${dst#"$root"/}"
-done
-# WASI call-cost benchmark program (bench/wasi-calls.js), likewise kept apart.
-mkdir -p "$out/bench"
-for src in "$root"/examples/bench/*.c; do
-  dst="$out/bench/$(basename "$src" .c).wasm"
-  up_to_date "$dst" "$src" && continue
-  clang --target=wasm32-wasi -O2 -Wall -Wextra -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
-  echo "built ${dst#"$root"/}"
-done
+build_c "$root/examples/c" "$out"
+# CPU benchmark programs (bench/cpu-suite.js) and the WASI call-cost program (bench/wasi-calls.js),
+# kept apart so the migration oracle tests do not pick them up.
+build_c "$root/examples/cpu" "$out/cpu"
+build_c "$root/examples/bench" "$out/bench"
 for src in "$root"/examples/rust/*.rs; do
   dst="$out/$(basename "$src" .rs).wasm"
   up_to_date "$dst" "$src" && continue

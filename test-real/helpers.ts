@@ -222,6 +222,17 @@ export function native(cmd: string, args: string[], input?: Buffer, cwd?: string
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Marsaglia's xorshift32 from a non-zero seed: the tests' reproducible random numbers. */
+export function xorshift32(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return s >>> 0;
+  };
+}
+
 /** Deterministic, compressible text of about `size` bytes: pseudo-random words and numbers in lines. */
 export function corpus(size: number, seedValue = 1): Buffer {
   const words = (
@@ -229,13 +240,7 @@ export function corpus(size: number, seedValue = 1): Buffer {
     'migration snapshot thaw freeze process memory stack webassembly asyncify host guest file descriptor ' +
     'compress decompress block huffman table index query transaction journal page checksum deterministic'
   ).split(' ');
-  let s = seedValue >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
+  const next = xorshift32(seedValue >>> 0 || 1);
   const parts: string[] = [];
   let length = 0;
   while (length < size) {
@@ -252,13 +257,8 @@ export function corpus(size: number, seedValue = 1): Buffer {
 /** Pseudo-random bytes (incompressible), deterministic. */
 export function noise(size: number, seedValue = 7): Buffer {
   const b = Buffer.alloc(size);
-  let s = seedValue >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    b[i] = s & 0xff;
-  }
+  const next = xorshift32(seedValue >>> 0 || 1);
+  for (let i = 0; i < size; i++) b[i] = next() & 0xff;
   return b;
 }
 

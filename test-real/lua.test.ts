@@ -11,20 +11,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { ExitCode } from '../dist/runtime/index.js';
 import { ROOT, removeDir, tempDir, wmig } from '../test/helpers/wmig.js';
-import { difference, migrateEverywhere, native, oracle, readTree, realModule, requireModules, type RealCase } from './helpers.js';
+import { difference, migrateEverywhere, native, oracle, readTree, realModule, requireModules, xorshift32, type RealCase } from './helpers.js';
 
 const SCRIPT = readFileSync(join(ROOT, 'test-real', 'fixtures', 'workload.lua'));
 
 /** Comma-separated records, with bad lines of each kind the script reports. */
 function records(count: number): Buffer {
   const names = ['apple', 'pear', 'fig', 'kiwi', 'plum', 'lime', 'date', 'yuzu'];
-  let s = 0x1f2e3d4c;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
+  const next = xorshift32(0x1f2e3d4c);
   const lines: string[] = [];
   for (let i = 0; i < count; i++) {
     const name = names[next() % names.length]!;

@@ -10,20 +10,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
-import { migrateEverywhere, native, oracle, requireModules, type RealCase } from './helpers.js';
+import { migrateEverywhere, native, oracle, requireModules, xorshift32, type RealCase } from './helpers.js';
 
 const ROWS = 100_000;
 const PER_TRANSACTION = 10_000;
 const CUSTOMERS = 1_000;
 
 function script(): Buffer {
-  let s = 0x2545f491;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
+  const next = xorshift32(0x2545f491);
   const cities = ['Lisbon', 'Oslo', 'Quito', 'Hanoi', 'Accra', 'Perth', 'Lima', 'Riga'];
   const out: string[] = [
     'CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT NOT NULL);',
