@@ -11,7 +11,7 @@ export class ScanUnsupported extends Error {
   }
 }
 
-const SEC_TYPE = 1, SEC_IMPORT = 2, SEC_FUNCTION = 3, SEC_TABLE = 4, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_ELEM = 9, SEC_CODE = 10;
+const SEC_TYPE = 1, SEC_IMPORT = 2, SEC_FUNCTION = 3, SEC_TABLE = 4, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_START = 8, SEC_ELEM = 9, SEC_CODE = 10;
 
 export interface ScannedFunction {
   /** Index in the function index space (imports first). */
@@ -46,9 +46,12 @@ export interface ScannedModule {
   addressTaken: Set<number>;
   /** Section boundaries, for the rewriter. */
   sections: { id: number; start: number; payloadStart: number; end: number }[];
+  /** Byte offset of every function index in the module outside custom sections (call, return_call,
+   * ref.func, elem segments, exports, start), ascending: what moves when a function is imported. */
+  funcRefSites: number[];
 }
 
-class Reader {
+export class Reader {
   constructor(readonly b: Uint8Array, public pos: number) {}
   byte(): number {
     if (this.pos >= this.b.length) throw new ScanUnsupported('unexpected end of data');
@@ -98,8 +101,8 @@ class Reader {
   }
 }
 
-/** Reads an initializer expression up to its `end`, returning ref.func targets in it. */
-function constExpr(r: Reader, refs: number[]): void {
+/** Reads an initializer expression up to its `end`, returning ref.func targets in it (and their offsets in `sites`). */
+export function constExpr(r: Reader, refs: number[], sites?: number[]): void {
   for (;;) {
     const op = r.byte();
     switch (op) {
@@ -109,7 +112,8 @@ function constExpr(r: Reader, refs: number[]): void {
       case 0x44: r.skip(8); break;
       case 0x23: r.u32(); break;
       case 0xd0: r.sleb(); break;
-      case 0xd2: refs.push(r.u32()); break;
+      case 0xd2: sites?.push(r.pos); refs.push(r.u32()); break;
+      case 0xfd: if (r.u32() !== 12) throw new ScanUnsupported('initializer SIMD opcode'); r.skip(16); break; // v128.const
       case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended const
       default: throw new ScanUnsupported(`initializer opcode 0x${op.toString(16)}`);
     }
@@ -127,6 +131,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
   let numImportedFunctions = 0;
   let numGlobals = 0;
   const definedTypes: number[] = [];
+  const funcRefSites: number[] = [];
   const newFn = (index: number, sig: string): ScannedFunction => ({
     index, sig, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), loopBodies: [], codeStart: 0, entryStart: 0, entryEnd: 0,
   });
@@ -177,10 +182,20 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
         for (const t of definedTypes) functions.push(newFn(functions.length, typeSigs[t]!));
         break;
       case SEC_TABLE:
+        for (let n = r.u32(); n > 0; n--) {
+          const withInit = bytes[r.pos] === 0x40;
+          if (withInit) r.skip(2); // 0x40 0x00
+          r.valtype(); limits(r);
+          if (withInit) {
+            const refs: number[] = [];
+            constExpr(r, refs, funcRefSites);
+            for (const f of refs) addressTaken.add(f);
+          }
+        }
         break;
       case SEC_GLOBAL: {
         const refs: number[] = [];
-        for (let n = r.u32(); n > 0; n--) { r.valtype(); r.byte(); constExpr(r, refs); numGlobals++; }
+        for (let n = r.u32(); n > 0; n--) { r.valtype(); r.byte(); constExpr(r, refs, funcRefSites); numGlobals++; }
         for (const f of refs) addressTaken.add(f);
         break;
       }
@@ -188,10 +203,15 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
         for (let n = r.u32(); n > 0; n--) {
           r.name();
           const kind = r.byte();
+          if (kind === 0) funcRefSites.push(r.pos);
           const index = r.u32();
           if (kind === 0) exportedFunctions.push(index);
           if (kind === 1) tableEscapes = true;
         }
+        break;
+      case SEC_START:
+        funcRefSites.push(r.pos);
+        r.u32();
         break;
       case SEC_ELEM:
         for (let n = r.u32(); n > 0; n--) {
@@ -203,10 +223,10 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           }
           if (flags & 4) {
             if (flags & 3) r.valtype();
-            for (let c = r.u32(); c > 0; c--) constExpr(r, refs);
+            for (let c = r.u32(); c > 0; c--) constExpr(r, refs, funcRefSites);
           } else {
             if (flags & 3) r.byte(); // elemkind
-            for (let c = r.u32(); c > 0; c--) refs.push(r.u32());
+            for (let c = r.u32(); c > 0; c--) { funcRefSites.push(r.pos); refs.push(r.u32()); }
           }
           for (const f of refs) addressTaken.add(f);
         }
@@ -222,7 +242,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           fn.entryEnd = bodyEnd;
           for (let groups = r.u32(); groups > 0; groups--) { r.u32(); r.valtype(); }
           fn.codeStart = r.pos;
-          scanBody(r, bodyEnd, fn, typeSigs, addressTaken);
+          scanBody(r, bodyEnd, fn, typeSigs, addressTaken, funcRefSites);
           if (r.pos !== bodyEnd) throw new ScanUnsupported(`function ${fn.index}: body size mismatch`);
         }
         break;
@@ -233,16 +253,16 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
     r.pos = end;
   }
   if (tableEscapes) for (const f of exportedFunctions) addressTaken.add(f);
-  return { bytes, functions, numImportedFunctions, numGlobals, numTypes: typeSigs.length, addressTaken, sections };
+  return { bytes, functions, numImportedFunctions, numGlobals, numTypes: typeSigs.length, addressTaken, sections, funcRefSites };
 }
 
-function limits(r: Reader): void {
+export function limits(r: Reader): void {
   const flags = r.byte();
   r.u32();
   if (flags & 1) r.u32();
 }
 
-function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[], addressTaken: Set<number>): void {
+function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[], addressTaken: Set<number>, funcRefSites: number[]): void {
   while (r.pos < end) {
     const op = r.byte();
     if (op <= 0x01 || op === 0x05 || op === 0x0b || op === 0x0f || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) continue;
@@ -252,7 +272,7 @@ function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[
       case 0x03: r.blocktype(); fn.loopBodies.push(r.pos); break;
       case 0x0c: case 0x0d: case 0xd5: case 0xd6: r.u32(); break;
       case 0x0e: for (let n = r.u32() + 1; n > 0; n--) r.u32(); break;
-      case 0x10: case 0x12: fn.calls.add(r.u32()); break;
+      case 0x10: case 0x12: funcRefSites.push(r.pos); fn.calls.add(r.u32()); break;
       case 0x11: case 0x13: fn.indirectSigs.add(typeSigs[r.u32()]!); r.u32(); break;
       case 0x14: case 0x15: fn.indirectSigs.add(typeSigs[r.u32()]!); break;
       case 0x1c: for (let n = r.u32(); n > 0; n--) r.valtype(); break;
@@ -263,7 +283,7 @@ function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[
       case 0x43: r.skip(4); break;
       case 0x44: r.skip(8); break;
       case 0xd0: r.sleb(); break;
-      case 0xd2: addressTaken.add(r.u32()); break;
+      case 0xd2: funcRefSites.push(r.pos); addressTaken.add(r.u32()); break;
       case 0xfc: prefixFC(r); break;
       case 0xfd: prefixFD(r); break;
       case 0xfe: {
