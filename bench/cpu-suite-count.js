@@ -3,11 +3,16 @@
 import { scanModule } from '../dist/transforms/code-scan.js';
 
 export function instrumentedFunctionCount(wasm) {
+  return instrumentedFunctions(wasm).size;
+}
+
+/** Their indices (Asyncify appends its API functions and moves no other). */
+export function instrumentedFunctions(wasm) {
   const m = scanModule(wasm);
   const getState = exportIndex(wasm, 'asyncify_get_state');
   const state = [...m.functions[getState].globalsRead][0];
   const api = new Set(['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'].map((n) => exportIndex(wasm, n)));
-  return m.functions.filter((f) => !f.import && !api.has(f.index) && f.globalsRead.has(state)).length;
+  return new Set(m.functions.filter((f) => !f.import && !api.has(f.index) && f.globalsRead.has(state)).map((f) => f.index));
 }
 
 function exportIndex(wasm, name) {

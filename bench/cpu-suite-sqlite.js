@@ -21,15 +21,15 @@ const { asyncify } = await import(path.join(ROOT, 'dist/transforms/asyncify.js')
 const [file, ...args] = process.argv.slice(2);
 const wasm = fs.readFileSync(file);
 const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 3);
-const VARIANTS = (process.env.VARIANTS ?? 'asyncify,precise,precise-O1,fast,preempt-fast').split(',');
+const VARIANTS = (process.env.VARIANTS ?? 'asyncify,precise,preempt,precise-Omodule').split(',');
+// WMIG_WASM_OPT=off: binaryen.js instead of the native wasm-opt.
 const OPTIONS = {
   asyncify: { scope: 'asyncify' },
   precise: { scope: 'precise' },
   'precise-O1': { scope: 'precise', optimizeLevel: 1 },
   preempt: { scope: 'precise', preempt: true },
-  'preempt-O1': { scope: 'precise', preempt: true, optimizeLevel: 1 },
-  fast: { scope: 'precise', optimizeLevel: 1, optimizeOnly: 'instrumented' },
-  'preempt-fast': { scope: 'precise', preempt: true, optimizeLevel: 1, optimizeOnly: 'instrumented' },
+  'precise-Omodule': { scope: 'precise', optimizeModule: true },
+  'preempt-Omodule': { scope: 'precise', preempt: true, optimizeModule: true },
 };
 
 function runOnce(module) {
@@ -60,7 +60,7 @@ for (const key of VARIANTS) {
   const module = new WebAssembly.Module(out.wasm);
   runOnce(module);
   const t = median(Array.from({ length: ROUNDS }, () => runOnce(module)));
-  console.log(`${key}: instrument ${seconds.toFixed(1)} s (${stages.join(' ')}), rss +${((rss - rss0) / 2 ** 20).toFixed(0)} MiB; ` +
+  console.log(`${key} (${out.stats.tool}): instrument ${seconds.toFixed(1)} s (${stages.join(' ')}), rss +${((rss - rss0) / 2 ** 20).toFixed(0)} MiB; ` +
     `${out.wasm.length} bytes (${(out.wasm.length / wasm.length).toFixed(3)}×); instrumented ${instrumentedFunctionCount(out.wasm)} of ${out.stats.definedFunctions} ` +
     `(analysis ${out.stats.preciseFunctions}); run ${t.toFixed(0)} ms (${(t / plain).toFixed(3)}×); checks ${out.stats.loopChecks}+${out.stats.entryChecks}`);
 }

@@ -5,6 +5,8 @@
 #   real/build/sqlite3.wasm   SQLite 3.46.1 shell (trixie sqlite3; bookworm's 3.40 does not build for WASI)
 #   real/build/lua.wasm       Lua 5.4.4          (bookworm lua5.4, upstream tree)
 #   real/build/rsum.wasm      a std-only Rust program (scripts/real/rsum.rs) built by Debian's rustc
+#   real/build/yosys.wasm     yosys 0.55, prebuilt: the core module of the npm package @yowasp/yosys,
+#                             its share/ data and its own runner in real/build/yosys/package/gen
 #
 # Sources come from Debian through `apt-get source`, with a private APT_CONFIG under real/build/apt
 # (deb-src entries for bookworm and trixie); /etc/apt is left alone. Sources are unpacked under
@@ -201,5 +203,16 @@ if ! up_to_date "$out" "$lua/.unpacked" "$stubs/lua-stubs.c" "$stubs/lua-stubs.h
     -include "$stubs/lua-stubs.h" "${LDFLAGS[@]}" -o "$out.tmp" "${lua_srcs[@]}" "$stubs/lua-stubs.c" "${EMU_LIBS[@]}"
   mv "$out.tmp" "$out"
   say "built ${out#"$root"/}"
+fi
+# yosys: not built, fetched as its users get it (npm pack checks the registry's integrity hash).
+YOSYS_VERSION=0.55.944
+yosys="$build/yosys"
+if ! newer "$yosys/.fetched-$YOSYS_VERSION"; then
+  say "fetching @yowasp/yosys@$YOSYS_VERSION"
+  rm -rf "$yosys" && mkdir -p "$yosys"
+  (cd "$yosys" && npm pack --silent "@yowasp/yosys@$YOSYS_VERSION" >/dev/null && tar xzf yowasp-yosys-*.tgz && rm yowasp-yosys-*.tgz)
+  cp "$yosys/package/gen/yosys.core.wasm" "$build/yosys.wasm.tmp"
+  mv "$build/yosys.wasm.tmp" "$build/yosys.wasm"
+  touch "$yosys/.fetched-$YOSYS_VERSION"
 fi
 ls -l "$build"/*.wasm | sed "s#$root/##" >&2

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Check that the wasm32-wasi C and Rust toolchains used by the examples are
-# installed; install them with apt when running as root. Silent when all present.
+# installed; install them with apt when running as root. Also fetches the native
+# wasm-opt wmig instruments with (scripts/ensure-wasm-opt.sh). Silent when all present.
 set -euo pipefail
 
 # gcc + libc6-dev: native builds of test programs, the oracle for what they print.
 PKGS="clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc libstd-rust-dev-wasm32 gcc libc6-dev"
+
+# wmig's own instrumentation tool, unpacked privately into .wmig-tools/ (not an apt install).
+bash "$(dirname "${BASH_SOURCE[0]}")/ensure-wasm-opt.sh"
 
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=("clang")

@@ -31,6 +31,12 @@ export interface RealCase {
   /** Files to put in the mounted directory (/data) before the run; undefined = no mount. */
   files?: Record<string, Buffer>;
   env?: Record<string, string>;
+  /** Host directories mounted read-only, guest path → host path; bound the same way at thaw. */
+  readOnly?: Record<string, string>;
+  /** Guest path of an in-memory scratch directory (--tmpfs); it travels in the snapshot. */
+  tmpfs?: string;
+  /** Virtual clocks and seeded random (--deterministic), for programs that print times. */
+  deterministic?: boolean;
 }
 
 export interface Outputs {
@@ -67,8 +73,13 @@ export function readTree(dir: string): Record<string, Buffer> {
   return out;
 }
 
+const readOnlyFlags = (c: RealCase) => Object.entries(c.readOnly ?? {}).flatMap(([guest, host]) => ['--dir', `${host}::${guest}:ro`]);
+
 const mountFlags = (c: RealCase, dir: string) => [
   ...(c.files ? ['--dir', `${dir}::/data`] : []),
+  ...readOnlyFlags(c),
+  ...(c.tmpfs ? ['--tmpfs', c.tmpfs] : []),
+  ...(c.deterministic ? ['--deterministic'] : []),
   ...Object.entries(c.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
 ];
 
@@ -97,6 +108,11 @@ function countCalls(c: RealCase): Promise<number> {
     stdin: c.stdin,
     data: c.files !== undefined,
     fixture: (dir) => seed(dir, c.files),
+    mounts: [
+      ...Object.entries(c.readOnly ?? {}).map(([guestPath, hostPath]) => ({ kind: 'host' as const, guestPath, hostPath, readOnly: true })),
+      ...(c.tmpfs ? [{ kind: 'memory' as const, guestPath: c.tmpfs }] : []),
+    ],
+    deterministic: c.deterministic,
   });
 }
 
@@ -139,7 +155,7 @@ export async function freezeThawAt(c: RealCase, n: number): Promise<Migrated> {
     if (c.files) copyDir(source, destination);
     const rest = c.stdin === undefined ? undefined : c.stdin.subarray(await stdinConsumed(snapshot));
     t0 = performance.now();
-    const thawed = await wmig(['thaw', ...(c.files ? ['--dir', `${destination}::/data`] : []), snapshot], { stdin: rest });
+    const thawed = await wmig(['thaw', ...(c.files ? ['--dir', `${destination}::/data`] : []), ...readOnlyFlags(c), snapshot], { stdin: rest });
     const thawMs = performance.now() - t0;
     return {
       point: n,

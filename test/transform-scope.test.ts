@@ -7,11 +7,14 @@
  *   and thaws in a new process with output identical to the uninterrupted run.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import binaryen from 'binaryen';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { instrument, PREEMPT_IMPORT } from '../transforms/index.js';
 import { canReach, loopCount, recursiveFunctions, scanModule } from '../transforms/code-scan.js';
 import { insertPreemptChecks } from '../transforms/preempt.js';
+import { reserveTopPages } from '../transforms/reserve.js';
+import { BACKENDS } from './helpers/backends.js';
 import { removeDir, ROOT, tempDir, wmig } from './helpers/wmig.js';
 import { wat } from './helpers/wat.js';
 
@@ -71,15 +74,47 @@ describe('code scan', () => {
     expect([...recursiveFunctions(m)]).toEqual([6]);
   });
 
-  it('inserts a fuel check per loop and per recursive function, appending a stub, a type and a global', () => {
+  it('inserts a fuel check per loop and per recursive function, the wmig.preempt import, a stub and a global', () => {
     const rewrite = insertPreemptChecks(m);
     expect(rewrite.loopChecks).toBe(1);
     expect(rewrite.entryChecks).toBe(1);
-    expect(rewrite.stubIndex).toBe(8);
+    expect(rewrite.importIndex).toBe(2);
+    expect(rewrite.stubIndex).toBe(9);
     expect(rewrite.fuelGlobal).toBe(1);
     expect(WebAssembly.validate(rewrite.bytes as BufferSource)).toBe(true);
+    // Every defined function moved up by one, the table and the calls with it.
+    const after = scanModule(rewrite.bytes);
+    expect(after.functions[2]!.import).toEqual(PREEMPT_IMPORT);
+    expect([...after.addressTaken].sort()).toEqual([3, 4]);
+    expect([...after.functions[8]!.calls].sort()).toEqual([1, 5, 6, 7, 9]);
+    expect([...after.functions[9]!.calls]).toEqual([2]);
+    expect(runModule(rewrite.bytes)).toEqual(runModule(wasm));
+  });
+
+  it('keeps every function name in the name section when preempt moves it up by one index', () => {
+    const names = (bytes: Uint8Array) => {
+      const module = binaryen.readBinary(bytes);
+      try {
+        return Array.from({ length: module.getNumFunctions() }, (_, i) => binaryen.getFunctionInfo(module.getFunctionByIndex(i)).name);
+      } finally {
+        module.dispose();
+      }
+    };
+    const ledger = readFileSync(join(ROOT, 'examples', 'build', 'ledger.wasm'));
+    const scanned = scanModule(ledger);
+    const before = names(ledger);
+    const after = names(insertPreemptChecks(scanned).bytes);
+    const k = scanned.numImportedFunctions;
+    expect(after.slice(0, k)).toEqual(before.slice(0, k));
+    expect(after.slice(k + 1, before.length + 1)).toEqual(before.slice(k));
   });
 });
+
+/** What instrument() hands to Asyncify, but for the global exports: top pages reserved, then the checks. */
+function preparedForAsyncify(preempt: boolean, bytes: Uint8Array): Uint8Array {
+  const reserved = reserveTopPages(scanModule(bytes)).bytes;
+  return preempt ? insertPreemptChecks(scanModule(reserved)).bytes : reserved;
+}
 
 /** Runs an instrumented module with a minimal host; fd_write returns its first argument. */
 function runModule(bytes: Uint8Array): { exit: number; writes: number[] } {
@@ -101,10 +136,10 @@ function runModule(bytes: Uint8Array): { exit: number; writes: number[] } {
   return { exit, writes };
 }
 
-describe('precise scope', async () => {
+describe.each(BACKENDS)('precise scope ($name)', async ({ wasmOpt }) => {
   const wasm = wat(SCOPE_WAT);
-  const precise = await instrument(wasm);
-  const wide = await instrument(wasm, { scope: 'asyncify' });
+  const precise = await instrument(wasm, { wasmOpt });
+  const wide = await instrument(wasm, { scope: 'asyncify', wasmOpt });
 
   it('instruments only functions that can reach a freeze point', () => {
     expect(precise.stats?.preciseFunctions).toBe(3); // $write, $viaTable, _start
@@ -116,28 +151,33 @@ describe('precise scope', async () => {
   it('behaves like the original', async () => {
     expect(runModule(precise.wasm)).toEqual(runModule(wasm));
     expect(runModule(wide.wasm)).toEqual(runModule(wasm));
-    const fast = await instrument(wasm, { optimizeOnly: 'instrumented', optimizeLevel: 1 });
-    expect(runModule(fast.wasm)).toEqual(runModule(wasm));
+    const optimized = await instrument(wasm, { optimizeModule: true, optimizeLevel: 1, wasmOpt });
+    expect(runModule(optimized.wasm)).toEqual(runModule(wasm));
   });
 
   it('instruments exactly the functions of its analysis in the examples, at most as many as Asyncify alone', async () => {
-    const { instrumentedFunctionCount } = await import('../bench/cpu-suite-count.js' as string);
+    const { instrumentedFunctions } = await import('../bench/cpu-suite-count.js' as string);
     for (const name of ['fileio', 'ledger']) {
-      const file = join(ROOT, 'examples', 'build', `${name}.wasm`);
-      if (!existsSync(file)) continue;
-      const bytes = readFileSync(file);
+      const bytes = readFileSync(join(ROOT, 'examples', 'build', `${name}.wasm`));
       // Unoptimized (level 0), so inlining does not blur which functions Asyncify touched.
-      const a = await instrument(bytes, { scope: 'asyncify', optimizeLevel: 0 });
-      const p = await instrument(bytes, { optimizeLevel: 0 });
-      expect(p.stats?.fallback).toBeNull();
-      // The remove-list took effect exactly: binaryen's names (Rust's contain spaces, <>, ::) matched.
-      expect(instrumentedFunctionCount(p.wasm)).toBe(p.stats?.preciseFunctions);
-      expect(instrumentedFunctionCount(p.wasm)).toBeLessThanOrEqual(instrumentedFunctionCount(a.wasm));
+      const a = await instrument(bytes, { scope: 'asyncify', optimizeLevel: 0, wasmOpt });
+      for (const preempt of [false, true]) {
+        const p = await instrument(bytes, { optimizeLevel: 0, preempt, wasmOpt });
+        expect(p.stats?.fallback).toBeNull();
+        // The remove-list took effect exactly: the tool's names (Rust's contain $, ., ::; duplicates are
+        // renamed) matched, also after preempt moved every function (and its name) up by one index.
+        const m = scanModule(preparedForAsyncify(preempt, bytes));
+        const roots = new Set(m.functions.filter((f) => f.import && p.info.freezePoints.includes(`${f.import.module}.${f.import.base}`)).map((f) => f.index));
+        const expected = [...canReach(m, roots)].filter((f) => !m.functions[f]!.import).sort((x, y) => x - y);
+        expect([...instrumentedFunctions(p.wasm)].sort((x: number, y: number) => x - y)).toEqual(expected);
+        expect(expected.length).toBe(p.stats!.preciseFunctions! + (preempt ? 1 : 0));
+        if (!preempt) expect(expected.length).toBeLessThanOrEqual(instrumentedFunctions(a.wasm).size);
+      }
     }
   }, 120_000);
 
   it('preempt: adds wmig.preempt as a freeze point and still behaves like the original', async () => {
-    const withPreempt = await instrument(wasm, { preempt: true });
+    const withPreempt = await instrument(wasm, { preempt: true, wasmOpt });
     expect(withPreempt.info.freezePoints).toContain(`${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`);
     expect(withPreempt.stats?.loopChecks).toBe(1);
     expect(runModule(withPreempt.wasm)).toEqual(runModule(wasm));

@@ -13,6 +13,8 @@ import {
   TransformError,
   type TransformErrorReason,
 } from '../transforms/index.js';
+import { selectBackend } from '../transforms/select-backend.js';
+import { BACKENDS } from './helpers/backends.js';
 import { wat } from './helpers/wat.js';
 
 // Globals 0 and 3 are immutable, 1, 2 and 4 mutable: export indices must follow the
@@ -64,12 +66,13 @@ async function reasonOf(fn: () => unknown): Promise<TransformErrorReason> {
 
 const program = wat(PROGRAM_WAT, binaryen.Features.MutableGlobals);
 
-describe('instrument', async () => {
-  const result = await instrument(program);
+describe.each(BACKENDS)('instrument ($name)', async ({ name, wasmOpt }) => {
+  const result = await instrument(program, { wasmOpt });
   const exports = WebAssembly.Module.exports(new WebAssembly.Module(result.wasm as BufferSource)).map((e) => e.name);
 
   it('produces a valid module with the Asyncify API, memory and _start', async () => {
     expect(result.alreadyInstrumented).toBe(false);
+    expect(result.stats?.tool.startsWith(`${name}-`)).toBe(true);
     expect(WebAssembly.validate(result.wasm as BufferSource)).toBe(true);
     expect(exports).toEqual(
       expect.arrayContaining([
@@ -121,7 +124,7 @@ describe('instrument', async () => {
           (drop (call $old_read (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
           (drop (call $clock (i32.const 0) (i64.const 0) (i32.const 0)))
           (call $exit (i32.const 0))))`);
-    expect((await instrument(mixed)).info.freezePoints.sort()).toEqual([
+    expect((await instrument(mixed, { wasmOpt })).info.freezePoints.sort()).toEqual([
       'wasi_snapshot_preview1.clock_time_get',
       'wasi_unstable.fd_read',
     ]);
@@ -129,12 +132,15 @@ describe('instrument', async () => {
 
   it('reports its stages in order', async () => {
     const stages: string[] = [];
-    await instrument(program, { onProgress: (stage) => stages.push(stage) });
+    await instrument(program, { wasmOpt, onProgress: (stage) => stages.push(stage) });
+    expect(stages).toEqual(['scan', 'reserve', 'parse', 'scope', 'asyncify', 'emit']);
+    stages.length = 0;
+    await instrument(program, { wasmOpt, optimizeModule: true, onProgress: (stage) => stages.push(stage) });
     expect(stages).toEqual(['scan', 'reserve', 'parse', 'scope', 'asyncify', 'optimize', 'emit']);
   });
 
   it('returns an already-instrumented module unchanged', async () => {
-    const again = await instrument(result.wasm);
+    const again = await instrument(result.wasm, { wasmOpt });
     expect(again.alreadyInstrumented).toBe(true);
     expect(Buffer.from(again.wasm).equals(Buffer.from(result.wasm))).toBe(true);
     expect(again.info).toEqual(result.info);
@@ -145,7 +151,7 @@ describe('instrument', async () => {
   });
 });
 
-describe('refusals', () => {
+describe.each(BACKENDS)('refusals ($name)', ({ wasmOpt }) => {
   it('refuses a module Asyncify-ed by another tool', async () => {
     const module = binaryen.readBinary(program);
     binaryen.setPassArgument('asyncify-imports', 'wasi_snapshot_preview1.fd_write');
@@ -153,17 +159,17 @@ describe('refusals', () => {
     binaryen.clearPassArguments();
     const foreign = module.emitBinary();
     module.dispose();
-    expect(await reasonOf(() => instrument(foreign))).toBe('foreign-asyncify');
-    await expect(instrument(foreign)).rejects.toThrow(/another tool/);
+    expect(await reasonOf(() => instrument(foreign, { wasmOpt }))).toBe('foreign-asyncify');
+    await expect(instrument(foreign, { wasmOpt })).rejects.toThrow(/another tool/);
   });
 
   it('refuses bytes that are not wasm', async () => {
-    expect(await reasonOf(() => instrument(new TextEncoder().encode('#!/bin/sh\necho hi\n')))).toBe('not-wasm');
+    expect(await reasonOf(() => instrument(new TextEncoder().encode('#!/bin/sh\necho hi\n'), { wasmOpt }))).toBe('not-wasm');
     expect(await reasonOf(() => readInstrumentInfo(new Uint8Array([1, 2, 3])))).toBe('not-wasm');
   });
 
   it('refuses a truncated module', async () => {
-    expect(await reasonOf(() => instrument(program.subarray(0, program.length - 3)))).toBe('not-wasm');
+    expect(await reasonOf(() => instrument(program.subarray(0, program.length - 3), { wasmOpt }))).toBe('not-wasm');
   });
 
   it('refuses a well-framed module whose code does not validate', async () => {
@@ -174,7 +180,7 @@ describe('refusals', () => {
       0x03, 0x02, 0x01, 0x00,
       0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b,
     ]);
-    expect(await reasonOf(() => instrument(invalid))).toBe('not-wasm');
+    expect(await reasonOf(() => instrument(invalid, { wasmOpt }))).toBe('not-wasm');
   });
 
   it('refuses a mutable global it could not save', async () => {
@@ -182,7 +188,7 @@ describe('refusals', () => {
       `(module (global $v (mut v128) (v128.const i64x2 0 0)) (func (export "_start") (global.set $v (global.get $v))))`,
       binaryen.Features.MutableGlobals | binaryen.Features.SIMD128,
     );
-    expect(await reasonOf(() => instrument(simd))).toBe('unsupported');
+    expect(await reasonOf(() => instrument(simd, { wasmOpt }))).toBe('unsupported');
   });
 
   it('refuses a malformed wmig.instrument section', async () => {
@@ -194,8 +200,8 @@ describe('refusals', () => {
   });
 });
 
-describe('unwind and rewind', async () => {
-  const { wasm, info } = await instrument(program);
+describe.each(BACKENDS)('unwind and rewind ($name)', async ({ wasmOpt }) => {
+  const { wasm, info } = await instrument(program, { wasmOpt });
   const compiled = new WebAssembly.Module(wasm as BufferSource);
   const DATA = 4096; // Asyncify's save area; the program never touches memory
   const DATA_SIZE = 1024;
@@ -301,7 +307,7 @@ describe('unwind and rewind', async () => {
   });
 });
 
-describe('instrumentCached', () => {
+describe.each(BACKENDS)('instrumentCached ($name)', ({ wasmOpt }) => {
   let cacheDir: string;
   beforeEach(() => {
     cacheDir = mkdtempSync(join(tmpdir(), 'wmig-transform-test-'));
@@ -311,14 +317,15 @@ describe('instrumentCached', () => {
   });
 
   it('computes and stores on a miss, then serves identical bytes from the cache', async () => {
-    const first = await instrumentCached(program, { cacheDir });
+    const first = await instrumentCached(program, { cacheDir, wasmOpt });
     expect(first.cached).toBe(false);
-    expect(first.cachePath).toBe(join(cacheDir, `${sha256(program)}.t${TRANSFORM_VERSION}.wasm`));
+    const tool = (await selectBackend(wasmOpt)).id;
+    expect(first.cachePath).toBe(join(cacheDir, `${sha256(program)}.t${TRANSFORM_VERSION}.${tool}.wasm`));
     expect(readFileSync(first.cachePath!).equals(Buffer.from(first.wasm))).toBe(true);
     expect(readdirSync(cacheDir)).toHaveLength(1); // no temp file left behind
 
     const stages: string[] = [];
-    const second = await instrumentCached(program, { cacheDir, onProgress: (s) => stages.push(s) });
+    const second = await instrumentCached(program, { cacheDir, wasmOpt, onProgress: (s) => stages.push(s) });
     expect(second.cached).toBe(true);
     expect(stages).toEqual(['cache-hit']);
     expect(Buffer.from(second.wasm).equals(Buffer.from(first.wasm))).toBe(true);
@@ -326,38 +333,38 @@ describe('instrumentCached', () => {
   });
 
   it('rewrites a corrupted cache file', async () => {
-    const first = await instrumentCached(program, { cacheDir });
+    const first = await instrumentCached(program, { cacheDir, wasmOpt });
     writeFileSync(first.cachePath!, 'garbage');
-    const again = await instrumentCached(program, { cacheDir });
+    const again = await instrumentCached(program, { cacheDir, wasmOpt });
     expect(again.cached).toBe(false);
     expect(readFileSync(first.cachePath!).equals(Buffer.from(first.wasm))).toBe(true);
   });
 
   it('rewrites a cache file damaged outside its wmig section', async () => {
-    const first = await instrumentCached(program, { cacheDir });
+    const first = await instrumentCached(program, { cacheDir, wasmOpt });
     const damaged = Buffer.from(first.wasm);
     damaged[damaged.length >> 1] = 0xff; // lands in the code section: 0xff is no opcode
     expect(WebAssembly.validate(damaged)).toBe(false);
     expect(readInstrumentInfo(damaged)).toEqual(first.info); // the section alone looks fine
     writeFileSync(first.cachePath!, damaged);
-    const again = await instrumentCached(program, { cacheDir });
+    const again = await instrumentCached(program, { cacheDir, wasmOpt });
     expect(again.cached).toBe(false);
     expect(readFileSync(first.cachePath!).equals(Buffer.from(first.wasm))).toBe(true);
   });
 
   it('rewrites a cache file made from a different module', async () => {
-    const first = await instrumentCached(program, { cacheDir });
-    const other = await instrument(wat(PROGRAM_WAT.replace('(i32.const 1024)', '(i32.const 2048)'), binaryen.Features.MutableGlobals));
+    const first = await instrumentCached(program, { cacheDir, wasmOpt });
+    const other = await instrument(wat(PROGRAM_WAT.replace('(i32.const 1024)', '(i32.const 2048)'), binaryen.Features.MutableGlobals), { wasmOpt });
     expect(other.info.originalDigest).not.toBe(first.info.originalDigest);
     writeFileSync(first.cachePath!, other.wasm);
-    const again = await instrumentCached(program, { cacheDir });
+    const again = await instrumentCached(program, { cacheDir, wasmOpt });
     expect(again.cached).toBe(false);
     expect(readInstrumentInfo(readFileSync(first.cachePath!))?.originalDigest).toBe(sha256(program));
   });
 
   it('does not cache an already-instrumented input', async () => {
-    const instrumented = (await instrument(program)).wasm;
-    const result = await instrumentCached(instrumented, { cacheDir });
+    const instrumented = (await instrument(program, { wasmOpt })).wasm;
+    const result = await instrumentCached(instrumented, { cacheDir, wasmOpt });
     expect(result).toMatchObject({ alreadyInstrumented: true, cached: false, cachePath: null });
     expect(result.wasm).toBe(instrumented);
     expect(readdirSync(cacheDir)).toEqual([]);
@@ -366,7 +373,21 @@ describe('instrumentCached', () => {
   it('reports an unwritable cache directory as an io error', async () => {
     const notADir = join(cacheDir, 'file');
     writeFileSync(notADir, '');
-    expect(await reasonOf(() => instrumentCached(program, { cacheDir: notADir }))).toBe('io');
+    expect(await reasonOf(() => instrumentCached(program, { cacheDir: notADir, wasmOpt }))).toBe('io');
+  });
+});
+
+describe('instrumentCached: one entry per tool', () => {
+  it('keeps the outputs of the two tools apart, since they differ', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'wmig-transform-test-'));
+    try {
+      const [js, native] = await Promise.all(BACKENDS.map(({ wasmOpt }) => instrumentCached(program, { cacheDir, wasmOpt })));
+      expect(Buffer.from(js!.wasm).equals(Buffer.from(native!.wasm))).toBe(false);
+      expect(js!.cachePath).not.toBe(native!.cachePath);
+      expect(readdirSync(cacheDir)).toHaveLength(2);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 });
 

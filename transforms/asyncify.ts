@@ -1,35 +1,18 @@
-import type Binaryen from 'binaryen';
+import type { AsyncifyBackend } from './backend.js';
 import { canReach, scanModule, ScanUnsupported, type ScannedModule } from './code-scan.js';
 import { engineRejection } from './engine.js';
 import { TransformError } from './errors.js';
 import { encodeInfo, INFO_SECTION, TRANSFORM_VERSION, type ExportedGlobal, type GlobalValueType, type InstrumentInfo } from './info.js';
+import { appendCustomSection, exportGlobals, readShape, type ModuleShape } from './module-edit.js';
 import { insertPreemptChecks, PREEMPT_IMPORT } from './preempt.js';
 import { RESERVED_PAGES, reserveTopPages } from './reserve.js';
+import { selectBackend } from './select-backend.js';
 import { isJumpImport, STACK_POINTER_NAME } from './sjlj.js';
 
 /** WASI modules whose calls become freeze points. */
 const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
 /** Never returns, so there is nothing to resume after it; instrumenting it would only cost code. */
 const NOT_FREEZE_POINTS = new Set(['proc_exit']);
-
-/** The imports Asyncify may unwind from: WASI calls (freeze points) and setjmp/longjmp. */
-function isUnwindImport(module: string, base: string): boolean {
-  return (WASI_MODULES.has(module) && !NOT_FREEZE_POINTS.has(base)) || isJumpImport(`${module}.${base}`);
-}
-
-// Toolchains without a target_features section (Debian's clang and rustc) leave binaryen
-// at MVP, yet their output may use post-MVP features. Allow what Node >= 20 runs by
-// default; MutableGlobals is needed for the global exports themselves.
-function engineFeatures(F: typeof Binaryen.Features): number {
-  return F.MutableGlobals | F.SignExt | F.NontrappingFPToInt | F.BulkMemory | F.BulkMemoryOpt |
-    F.ReferenceTypes | F.Multivalue | F.SIMD128 | F.CallIndirectOverlong;
-}
-
-/** binaryen.js takes ~0.5 s to load: only pay for it when something is actually instrumented. */
-let binaryen: typeof Binaryen;
-async function loadBinaryen(): Promise<void> {
-  binaryen ??= (await import('binaryen')).default;
-}
 
 /** Which functions Asyncify instruments. */
 export type InstrumentScope =
@@ -45,16 +28,23 @@ export interface AsyncifyOptions {
   scope?: InstrumentScope;
   /** Insert preemption checks at loop headers (and entries of recursive functions). Default false. */
   preempt?: boolean;
-  /** 'instrumented': after Asyncify, optimize only the functions it instrumented (precise scope
-   * only; the rest is the compiler's output, already optimized). Default 'module'. */
-  optimizeOnly?: 'module' | 'instrumented';
-  /** binaryen optimize level after Asyncify (1 is about twice as fast as 2, slightly bigger). Default 2.
-   * 0 skips optimization: diagnostics only (unoptimized Asyncify output has overflowed V8's stack). */
+  /** binaryen optimize level at which Asyncify tidies the code it adds, and of optimizeModule. Default 2.
+   * 0 leaves it untidied: diagnostics only (such output has overflowed V8's stack on SQLite). */
   optimizeLevel?: number;
+  /** Then also optimize the whole module. Default false: on SQLite that doubled the instrumentation
+   * time and the result ran no faster (bench/README.md). */
+  optimizeModule?: boolean;
+  /** A native wasm-opt to run Asyncify with, or 'off' for binaryen.js. Default: $WMIG_WASM_OPT, else the
+   * one scripts/ensure-wasm-opt.sh put in .wmig-tools/, else binaryen.js. */
+  wasmOpt?: string;
+  /** A backend already selected (instrumentCached needs its id for the cache key first). */
+  backend?: AsyncifyBackend;
 }
 
 /** What instrumentation did, for benchmarks and tests. Not part of the info section. */
 export interface AsyncifyStats {
+  /** The tool that ran Asyncify, with its version (AsyncifyBackend.id). */
+  tool: string;
   /** Defined functions in the input (the preemption stub not counted). */
   definedFunctions: number;
   /** Defined functions that may unwind by our analysis (null when the scope is 'asyncify'). */
@@ -74,6 +64,7 @@ export interface AsyncifyStats {
 export async function asyncify(wasm: Uint8Array, originalDigest: string, options: AsyncifyOptions = {}): Promise<{ wasm: Uint8Array; info: InstrumentInfo; stats: AsyncifyStats }> {
   const progress = options.onProgress ?? (() => {});
   const scope = options.scope ?? 'precise';
+  const preempt = options.preempt ?? false;
   // binaryen may accept bytes the engine would reject; the engine is what will run them.
   const rejection = engineRejection(wasm);
   if (rejection !== null) throw new TransformError('not-wasm', `not a valid WebAssembly module: ${rejection}`);
@@ -87,7 +78,9 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     if (!(e instanceof ScanUnsupported)) throw e;
     fallback = e.message;
   }
+  const backend = options.backend ?? (await selectBackend(options.wasmOpt));
   const stats: AsyncifyStats = {
+    tool: backend.id,
     definedFunctions: scanned ? scanned.functions.length - scanned.numImportedFunctions : 0,
     preciseFunctions: null,
     fallback: scope === 'precise' ? fallback : null,
@@ -108,197 +101,117 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
       stats.unreserved = e.message;
     }
   }
-  let stub: { index: number; fuelGlobal: number } | null = null;
-  if (options.preempt) {
+  let stubIndex: number | null = null;
+  if (preempt) {
     if (!scanned) throw new TransformError('unsupported', `cannot insert preemption points: ${fallback}`);
     progress('preempt');
     const rewrite = insertPreemptChecks(scanned);
     input = rewrite.bytes;
-    stub = { index: rewrite.stubIndex, fuelGlobal: rewrite.fuelGlobal };
+    stubIndex = rewrite.stubIndex;
     stats.loopChecks = rewrite.loopChecks;
     stats.entryChecks = rewrite.entryChecks;
     scanned = scanModule(input);
   }
 
-  progress('parse');
-  await loadBinaryen();
-  const module = runBinaryen('read', () => binaryen.readBinary(input));
-  const savedOptimize = binaryen.getOptimizeLevel();
-  const savedShrink = binaryen.getShrinkLevel();
-  try {
-    module.setFeatures(module.getFeatures() | engineFeatures(binaryen.Features));
-    if (!module.validate()) {
-      throw new TransformError('unsupported', 'module uses WebAssembly features wmig does not support (binaryen validation failed; details on stderr)');
-    }
-    const globals = exportMutableGlobals(module);
-    const freezePoints = unwindImports(module);
-    const jumps = freezePoints.some(isJumpImport);
-    const stackPointer = jumps ? stackPointerGlobal(module, globals) : undefined;
-    if (stub) {
-      const importName = 'wmig$preempt';
-      module.addFunctionImport(importName, PREEMPT_IMPORT.module, PREEMPT_IMPORT.base, binaryen.none, binaryen.i32);
-      const fuelName = binaryen.getGlobalInfo(module.getGlobalByIndex(stub.fuelGlobal)).name;
-      const stubFn = module.getFunctionByIndex(stub.index);
-      // The typings lack the static Function helpers binaryen.js has.
-      const fnApi = (binaryen as unknown as { Function: { setBody(fn: Binaryen.FunctionRef, body: Binaryen.ExpressionRef): void } }).Function;
-      fnApi.setBody(stubFn, module.global.set(fuelName, module.call(importName, [], binaryen.i32)));
-      freezePoints.push(`${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`);
-    }
-    const info: InstrumentInfo = {
-      transformVersion: TRANSFORM_VERSION, originalDigest, freezePoints, globals,
-      ...(stackPointer === undefined ? {} : { stackPointer }),
-      ...(reservedPages === undefined ? {} : { reservedPages }),
-    };
+  const shape = readShape(input);
+  const globals = exportMutableGlobals(shape);
+  input = exportGlobals(input, globals.map((g) => ({ name: g.export, index: g.index })));
+  const freezePoints = freezePointImports(shape, preempt);
+  const stackPointer = freezePoints.some(isJumpImport) ? stackPointerGlobal(shape, globals) : undefined;
+  const info: InstrumentInfo = {
+    transformVersion: TRANSFORM_VERSION, originalDigest, freezePoints, globals,
+    ...(stackPointer === undefined ? {} : { stackPointer }),
+    ...(reservedPages === undefined ? {} : { reservedPages }),
+  };
 
-    // Asyncify itself tidies the code it adds when the optimize level is > 0, so set the levels first.
-    binaryen.setOptimizeLevel(options.optimizeLevel ?? 2);
-    binaryen.setShrinkLevel(0);
-    let instrumented: string[] | null = null;
-    if (scope === 'precise' && scanned) {
+  let removeList: ((names: string[]) => string[]) | undefined;
+  if (scope === 'precise' && scanned) {
+    const precise = scanned;
+    removeList = (names) => {
       progress('scope');
-      const removed = preciseRemoveList(module, scanned, stub?.index ?? null);
+      const removed = preciseRemoveList(names, precise, new Set(freezePoints), stubIndex);
       if (typeof removed === 'string') {
         stats.fallback = removed;
-      } else {
-        stats.preciseFunctions = removed.kept;
-        instrumented = removed.keptNames;
-        if (removed.names.length > 0) binaryen.setPassArgument('asyncify-removelist', removed.names.join(','));
+        return [];
       }
-    }
-    progress('asyncify');
-    // An empty list would mean "unset", i.e. every import may unwind; name a non-existent one instead.
-    binaryen.setPassArgument('asyncify-imports', freezePoints.length > 0 ? freezePoints.join(',') : 'wmig.none');
-    runBinaryen('asyncify', () => module.runPasses(['asyncify']));
-    // Unoptimized Asyncify output has overflowed V8's stack on large programs.
-    // Level 0 skips it: only for diagnostics (counting what Asyncify touched), not for running.
-    if ((options.optimizeLevel ?? 2) > 0) {
-      progress('optimize');
-      if (options.optimizeOnly === 'instrumented' && instrumented !== null) {
-        // The other functions are the compiler's output, untouched by Asyncify: optimize only these
-        // (and Asyncify's API functions). Faster; module-level passes such as inlining do not run.
-        const targets = instrumented;
-        runBinaryen('optimize', () => {
-          for (const name of targets) module.optimizeFunction(name);
-          for (let i = 0; i < module.getNumFunctions(); i++) {
-            const fn = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
-            if (!fn.module && fn.name.startsWith('asyncify_')) module.optimizeFunction(fn.name);
-          }
-        });
-      } else {
-        runBinaryen('optimize', () => module.optimize());
-      }
-    }
-
-    progress('emit');
-    module.addCustomSection(INFO_SECTION, encodeInfo(info));
-    const out = runBinaryen('emit', () => module.emitBinary());
-    const outRejection = engineRejection(out);
-    if (outRejection !== null) throw new TransformError('binaryen-failed', `instrumented module is invalid: ${outRejection}`);
-    return { wasm: out, info, stats };
-  } finally {
-    binaryen.clearPassArguments();
-    binaryen.setOptimizeLevel(savedOptimize);
-    binaryen.setShrinkLevel(savedShrink);
-    module.dispose();
+      stats.preciseFunctions = removed.kept;
+      return removed.names;
+    };
   }
+  const out = await backend.run(input, {
+    freezePoints,
+    removeList,
+    optimizeLevel: options.optimizeLevel ?? 2,
+    optimizeModule: options.optimizeModule ?? false,
+    progress,
+  });
+
+  progress('emit');
+  const instrumented = appendCustomSection(out, INFO_SECTION, encodeInfo(info));
+  const outRejection = engineRejection(instrumented);
+  if (outRejection !== null) throw new TransformError('binaryen-failed', `instrumented module is invalid: ${outRejection}`);
+  return { wasm: instrumented, info, stats };
 }
 
 /**
  * Asyncify's remove-list for the precise scope: every defined function our call graph proves
- * cannot reach a freeze point. Names are binaryen's (it names unnamed functions itself), so the
- * scan's function indices are mapped through binaryen's function order, which is checked to be
- * the binary's. Names the list syntax cannot carry (commas, wildcards) stay instrumented, which
- * is always safe. Returns a reason string when the mapping cannot be trusted.
+ * cannot reach a freeze point, by the name the Asyncify tool gave it (`names`, in index order:
+ * tools name unnamed functions themselves, and deduplicate names differently). Names the list
+ * syntax cannot carry stay instrumented, which is always safe. Returns a reason string when the
+ * names cannot be matched to the scan.
  */
-function preciseRemoveList(module: Binaryen.Module, scanned: ScannedModule, stubIndex: number | null): { names: string[]; kept: number; keptNames: string[] } | string {
-  // binaryen's count includes the wmig.preempt import we added, which the scan does not know.
-  const extra = stubIndex === null ? 0 : 1;
-  if (module.getNumFunctions() !== scanned.functions.length + extra) return 'binaryen and the scan disagree on the function count';
+function preciseRemoveList(names: string[], scanned: ScannedModule, freezePoints: Set<string>, stubIndex: number | null): { names: string[]; kept: number } | string {
+  if (names.length !== scanned.functions.length) return 'the Asyncify tool and the scan disagree on the function count';
   const roots = new Set<number>();
-  const names: string[] = [];
   for (const fn of scanned.functions) {
-    const info = binaryen.getFunctionInfo(module.getFunctionByIndex(fn.index));
-    if (fn.import) {
-      if (info.module !== fn.import.module || info.base !== fn.import.base) return 'binaryen reordered the imports';
-      if (isUnwindImport(fn.import.module, fn.import.base)) roots.add(fn.index);
-    } else if (info.module) {
-      return 'binaryen reordered the functions';
-    }
-    names.push(info.name);
+    if (fn.import && freezePoints.has(`${fn.import.module}.${fn.import.base}`)) roots.add(fn.index);
   }
-  if (stubIndex !== null) roots.add(stubIndex);
   const reach = canReach(scanned, roots);
   const removed: string[] = [];
-  const keptNames: string[] = [];
+  let kept = 0;
   for (const fn of scanned.functions) {
     if (fn.import) continue;
-    const name = names[fn.index] ?? binaryen.getFunctionInfo(module.getFunctionByIndex(fn.index)).name;
-    if (fn.index === stubIndex) {
-      keptNames.push(name);
-    } else if (reach.has(fn.index) || /[,*]/.test(name) || name.startsWith('@') || name.trim() !== name) {
-      keptNames.push(name);
-    } else {
-      removed.push(name);
-    }
+    const name = names[fn.index]!;
+    if (reach.has(fn.index) || !listable(name)) kept++;
+    else removed.push(name);
   }
-  return { names: removed, kept: keptNames.length - (stubIndex === null ? 0 : 1), keptNames };
+  // The preemption stub reaches wmig.preempt; it is ours, not the program's.
+  return { names: removed, kept: kept - (stubIndex === null ? 0 : 1) };
 }
 
-// binaryen.js throws plain objects with a message (its details go to stderr).
-function runBinaryen<T>(stage: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof TransformError) throw e;
-    const message = typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e);
-    throw new TransformError('binaryen-failed', `binaryen failed during ${stage}: ${message}`, { cause: e });
-  }
+/** Commas separate entries, `*` is a wildcard, brackets group entries, `@` names a file. */
+function listable(name: string): boolean {
+  return name !== '' && !/[,*()<>[\]{}\n]/.test(name) && !name.startsWith('@') && name.trim() === name;
 }
 
-function exportMutableGlobals(module: Binaryen.Module): ExportedGlobal[] {
-  const exported: ExportedGlobal[] = [];
-  // binaryen keeps the binary's order (imports first), so i is the wasm global index.
-  // Export by internal name as binaryen knows it: stripped modules have no real names.
-  for (let index = 0; index < module.getNumGlobals(); index++) {
-    const global = binaryen.getGlobalInfo(module.getGlobalByIndex(index));
-    if (!global.mutable) continue;
-    const type = valueType(global.type);
-    if (type === null) {
-      throw new TransformError('unsupported', `mutable global ${index} has a type wmig cannot save (only i32, i64, f32, f64)`);
-    }
-    const name = `wmig.global.${index}`;
-    module.addGlobalExport(global.name, name);
-    exported.push({ export: name, index, type });
-  }
-  return exported;
+const VALUE_TYPES: Record<number, GlobalValueType> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' };
+
+/** Every mutable global, to be exported as `wmig.global.<index>` (index in the global index space, imports included). */
+function exportMutableGlobals(shape: ModuleShape): ExportedGlobal[] {
+  return shape.globals.filter((g) => g.mutable).map((g) => {
+    const type = VALUE_TYPES[g.type];
+    if (!type) throw new TransformError('unsupported', `mutable global ${g.index} has a type wmig cannot save (only i32, i64, f32, f64)`);
+    return { export: `wmig.global.${g.index}`, index: g.index, type };
+  });
 }
 
-function valueType(type: Binaryen.Type): GlobalValueType | null {
-  switch (type) {
-    case binaryen.i32: return 'i32';
-    case binaryen.i64: return 'i64';
-    case binaryen.f32: return 'f32';
-    case binaryen.f64: return 'f64';
-    default: return null;
-  }
-}
-
-function unwindImports(module: Binaryen.Module): string[] {
-  const names: string[] = [];
-  for (let i = 0; i < module.getNumFunctions(); i++) {
-    const fn = binaryen.getFunctionInfo(module.getFunctionByIndex(i));
-    if (fn.module && fn.base && isUnwindImport(fn.module, fn.base)) names.push(`${fn.module}.${fn.base}`);
-  }
-  return names;
+/** The imports Asyncify may unwind from, as `module.base`, in import order: WASI calls (freeze
+ * points), setjmp/longjmp, and wmig.preempt when preemption checks were inserted. */
+function freezePointImports(shape: ModuleShape, preempt: boolean): string[] {
+  const isFreezePoint = (module: string, base: string) =>
+    (WASI_MODULES.has(module) && !NOT_FREEZE_POINTS.has(base)) ||
+    isJumpImport(`${module}.${base}`) ||
+    (preempt && module === PREEMPT_IMPORT.module && base === PREEMPT_IMPORT.base);
+  return shape.functionImports.filter((f) => isFreezePoint(f.module, f.base)).map((f) => `${f.module}.${f.base}`);
 }
 
 /**
- * The shadow stack pointer: the global wasm-ld names __stack_pointer, or, in a module whose
+ * The shadow stack pointer's export: the global wasm-ld names __stack_pointer, or, in a module whose
  * names were stripped, global 0, which wasm-ld always makes the stack pointer of a non-PIC module.
  */
-function stackPointerGlobal(module: Binaryen.Module, globals: ExportedGlobal[]): string {
+function stackPointerGlobal(shape: ModuleShape, globals: ExportedGlobal[]): string {
   const i32 = globals.filter((g) => g.type === 'i32');
-  const named = i32.find((g) => binaryen.getGlobalInfo(module.getGlobalByIndex(g.index)).name === STACK_POINTER_NAME);
+  const named = i32.find((g) => shape.globals[g.index]?.name === STACK_POINTER_NAME);
   const found = named ?? i32.find((g) => g.index === 0);
   if (!found) throw new TransformError('unsupported', 'module uses setjmp/longjmp but has no recognisable shadow stack pointer');
   return found.export;

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { asyncify } from './asyncify.js';
+import { selectBackend } from './select-backend.js';
 import { sha256Hex } from './digest.js';
 import { engineRejection } from './engine.js';
 import { TransformError } from './errors.js';
@@ -39,14 +40,16 @@ export async function instrumentCached(wasm: Uint8Array, options: InstrumentCach
 
   const digest = sha256Hex(wasm);
   const dir = options.cacheDir ?? defaultCacheDir();
-  const cachePath = join(dir, `${digest}.t${TRANSFORM_VERSION}${variantKey(options)}.wasm`);
+  // Each tool (and version) gives other bytes, and a snapshot only thaws into the very same bytes.
+  const backend = await selectBackend(options.wasmOpt);
+  const cachePath = join(dir, `${digest}.t${TRANSFORM_VERSION}${variantKey(options)}.${backend.id}.wasm`);
   const hit = readCacheEntry(cachePath, digest, options.preempt ?? false);
   if (hit) {
     options.onProgress?.('cache-hit');
     return { ...hit, alreadyInstrumented: false, cached: true, cachePath };
   }
 
-  const fresh = await asyncify(wasm, digest, options);
+  const fresh = await asyncify(wasm, digest, { ...options, backend });
   options.onProgress?.('cache-write');
   writeAtomically(dir, cachePath, fresh.wasm);
   return { ...fresh, alreadyInstrumented: false, cached: false, cachePath };

@@ -11,7 +11,7 @@ export class ScanUnsupported extends Error {
   }
 }
 
-const SEC_TYPE = 1, SEC_IMPORT = 2, SEC_FUNCTION = 3, SEC_TABLE = 4, SEC_MEMORY = 5, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_ELEM = 9, SEC_CODE = 10;
+const SEC_TYPE = 1, SEC_IMPORT = 2, SEC_FUNCTION = 3, SEC_TABLE = 4, SEC_MEMORY = 5, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_START = 8, SEC_ELEM = 9, SEC_CODE = 10;
 
 export interface ScannedFunction {
   /** Index in the function index space (imports first). */
@@ -71,9 +71,12 @@ export interface ScannedModule {
   addressTaken: Set<number>;
   /** Section boundaries, for the rewriter. */
   sections: { id: number; start: number; payloadStart: number; end: number }[];
+  /** Byte offset of every function index in the module outside custom sections (call, return_call,
+   * ref.func, elem segments, exports, start), ascending: what moves when a function is imported. */
+  funcRefSites: number[];
 }
 
-class Reader {
+export class Reader {
   constructor(readonly b: Uint8Array, public pos: number) {}
   byte(): number {
     if (this.pos >= this.b.length) throw new ScanUnsupported('unexpected end of data');
@@ -123,8 +126,8 @@ class Reader {
   }
 }
 
-/** Reads an initializer expression up to its `end`, returning ref.func targets in it. */
-function constExpr(r: Reader, refs: number[]): void {
+/** Reads an initializer expression up to its `end`, returning ref.func targets in it (and their offsets in `sites`). */
+export function constExpr(r: Reader, refs: number[], sites?: number[]): void {
   for (;;) {
     const op = r.byte();
     switch (op) {
@@ -134,7 +137,8 @@ function constExpr(r: Reader, refs: number[]): void {
       case 0x44: r.skip(8); break;
       case 0x23: r.u32(); break;
       case 0xd0: r.sleb(); break;
-      case 0xd2: refs.push(r.u32()); break;
+      case 0xd2: sites?.push(r.pos); refs.push(r.u32()); break;
+      case 0xfd: if (r.u32() !== 12) throw new ScanUnsupported('initializer SIMD opcode'); r.skip(16); break; // v128.const
       case 0x6a: case 0x6b: case 0x6c: case 0x7c: case 0x7d: case 0x7e: break; // extended const
       default: throw new ScanUnsupported(`initializer opcode 0x${op.toString(16)}`);
     }
@@ -155,6 +159,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
   let importedMemories = 0;
   let definedMemories = 0;
   const definedTypes: number[] = [];
+  const funcRefSites: number[] = [];
   const newFn = (index: number, sig: string): ScannedFunction => ({
     index, sig, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), memoryOps: [], handovers: [], structure: [],
     paramCount: 0, localCount: 0, codeStart: 0, entryStart: 0, entryEnd: 0,
@@ -215,13 +220,23 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
         }
         break;
       case SEC_TABLE:
+        for (let n = r.u32(); n > 0; n--) {
+          const withInit = bytes[r.pos] === 0x40;
+          if (withInit) r.skip(2); // 0x40 0x00
+          r.valtype(); limits(r);
+          if (withInit) {
+            const refs: number[] = [];
+            constExpr(r, refs, funcRefSites);
+            for (const f of refs) addressTaken.add(f);
+          }
+        }
         break;
       case SEC_MEMORY:
         definedMemories = r.u32();
         break;
       case SEC_GLOBAL: {
         const refs: number[] = [];
-        for (let n = r.u32(); n > 0; n--) { r.valtype(); r.byte(); constExpr(r, refs); numGlobals++; }
+        for (let n = r.u32(); n > 0; n--) { r.valtype(); r.byte(); constExpr(r, refs, funcRefSites); numGlobals++; }
         for (const f of refs) addressTaken.add(f);
         break;
       }
@@ -229,10 +244,15 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
         for (let n = r.u32(); n > 0; n--) {
           r.name();
           const kind = r.byte();
+          if (kind === 0) funcRefSites.push(r.pos);
           const index = r.u32();
           if (kind === 0) exportedFunctions.push(index);
           if (kind === 1) tableEscapes = true;
         }
+        break;
+      case SEC_START:
+        funcRefSites.push(r.pos);
+        r.u32();
         break;
       case SEC_ELEM:
         for (let n = r.u32(); n > 0; n--) {
@@ -244,10 +264,10 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           }
           if (flags & 4) {
             if (flags & 3) r.valtype();
-            for (let c = r.u32(); c > 0; c--) constExpr(r, refs);
+            for (let c = r.u32(); c > 0; c--) constExpr(r, refs, funcRefSites);
           } else {
             if (flags & 3) r.byte(); // elemkind
-            for (let c = r.u32(); c > 0; c--) refs.push(r.u32());
+            for (let c = r.u32(); c > 0; c--) { funcRefSites.push(r.pos); refs.push(r.u32()); }
           }
           for (const f of refs) addressTaken.add(f);
         }
@@ -263,7 +283,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           fn.entryEnd = bodyEnd;
           for (let groups = r.u32(); groups > 0; groups--) { fn.localCount += r.u32(); r.valtype(); }
           fn.codeStart = r.pos;
-          scanBody(r, bodyEnd, fn, typeSigs, addressTaken);
+          scanBody(r, bodyEnd, fn, typeSigs, addressTaken, funcRefSites);
           if (r.pos !== bodyEnd) throw new ScanUnsupported(`function ${fn.index}: body size mismatch`);
         }
         break;
@@ -274,16 +294,16 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
     r.pos = end;
   }
   if (tableEscapes) for (const f of exportedFunctions) addressTaken.add(f);
-  return { bytes, functions, numImportedFunctions, numGlobals, numTypes: typeSigs.length, importedMemories, definedMemories, addressTaken, sections };
+  return { bytes, functions, numImportedFunctions, numGlobals, numTypes: typeSigs.length, importedMemories, definedMemories, addressTaken, sections, funcRefSites };
 }
 
-function limits(r: Reader): void {
+export function limits(r: Reader): void {
   const flags = r.byte();
   r.u32();
   if (flags & 1) r.u32();
 }
 
-function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[], addressTaken: Set<number>): void {
+function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[], addressTaken: Set<number>, funcRefSites: number[]): void {
   // Open blocks; a branch to label `depth` targets the function itself, i.e. leaves it.
   let depth = 0;
   const handover = (at: number, kind: 'call' | 'exit') => fn.handovers.push({ start: at, end: r.pos, kind });
@@ -315,8 +335,8 @@ function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[
         if (depths.includes(depth)) handover(at, 'exit');
         break;
       }
-      case 0x10: fn.calls.add(r.u32()); handover(at, 'call'); break;
-      case 0x12: fn.calls.add(r.u32()); handover(at, 'exit'); break;
+      case 0x10: funcRefSites.push(r.pos); fn.calls.add(r.u32()); handover(at, 'call'); break;
+      case 0x12: funcRefSites.push(r.pos); fn.calls.add(r.u32()); handover(at, 'exit'); break;
       case 0x11: fn.indirectSigs.add(typeSigs[r.u32()]!); r.u32(); handover(at, 'call'); break;
       case 0x13: fn.indirectSigs.add(typeSigs[r.u32()]!); r.u32(); handover(at, 'exit'); break;
       case 0x14: fn.indirectSigs.add(typeSigs[r.u32()]!); handover(at, 'call'); break;
@@ -329,7 +349,7 @@ function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[
       case 0x43: r.skip(4); break;
       case 0x44: r.skip(8); break;
       case 0xd0: r.sleb(); break;
-      case 0xd2: addressTaken.add(r.u32()); break;
+      case 0xd2: funcRefSites.push(r.pos); addressTaken.add(r.u32()); break;
       case 0xfc: prefixFC(r); break;
       case 0xfd: prefixFD(r); break;
       case 0xfe: {

@@ -14,25 +14,27 @@ export interface InstrumentResult {
 }
 
 export interface InstrumentOptions {
-  /** Called as work starts on each stage: 'scan', ['reserve'], ['preempt'], 'parse', ['scope'], 'asyncify', 'optimize', 'emit'. */
+  /** Called as work starts on each stage: 'scan', ['reserve'], ['preempt'], ['parse'], ['scope'], 'asyncify', ['optimize'], 'emit'. */
   onProgress?: (stage: string) => void;
   /** Which functions are instrumented; default 'precise' (only those that can reach a freeze point). */
   scope?: InstrumentScope;
   /** Preemption points at loop headers, so a freeze is honoured in compute loops. Default false. */
   preempt?: boolean;
-  /** binaryen optimize level after Asyncify, 1 or 2 (default 2). */
+  /** binaryen optimize level of Asyncify's own tidying, 1 or 2 (default 2). */
   optimizeLevel?: number;
-  /** 'instrumented': optimize only the functions Asyncify changed (faster; default 'module'). */
-  optimizeOnly?: 'module' | 'instrumented';
+  /** Also optimize the whole module after Asyncify (slower; default false). */
+  optimizeModule?: boolean;
+  /** A native wasm-opt to use, or 'off' for binaryen.js (default: $WMIG_WASM_OPT, else .wmig-tools/, else binaryen.js). */
+  wasmOpt?: string;
 }
 
-/** The part of the options that changes the output: cache entries are keyed by it. */
+/** The part of the options that changes the output: cache entries are keyed by it (and by the tool). */
 export function variantKey(options: InstrumentOptions): string {
   let key = '';
   if (options.preempt) key += '-preempt';
   if (options.scope === 'asyncify') key += '-asyncify';
   if (options.optimizeLevel !== undefined && options.optimizeLevel !== 2) key += `-O${options.optimizeLevel}`;
-  if (options.optimizeOnly === 'instrumented') key += '-Oinstrumented';
+  if (options.optimizeModule) key += '-Omodule';
   return key;
 }
 

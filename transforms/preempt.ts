@@ -9,10 +9,12 @@
 // stores it back before every call and wherever it leaves, so fuel spent anywhere counts
 // everywhere and a loop that calls other functions still runs out.
 //
-// The checks are spliced into the binary before binaryen reads it. Everything new is appended
-// (a type, a global, a function), so no existing index moves and the name section stays valid.
-import { loopCount, recursiveFunctions, ScanUnsupported, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
-import { appendToVector, push2, sleb, uleb } from './leb.js';
+// Everything is spliced into the binary here, so either Asyncify backend takes the result as is.
+// The import goes after the existing ones (module-edit.ts moves every defined function's index);
+// the rest is appended (a type, a global, the stub), so no index moves after that.
+import { appendToVector, ByteWriter, sleb, uleb } from './byte-writer.js';
+import { loopCount, recursiveFunctions, scanModule, ScanUnsupported, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
+import { addFunctionImport } from './module-edit.js';
 
 export const PREEMPT_IMPORT = { module: 'wmig', base: 'preempt' } as const;
 /** Loop iterations between two calls of the import; the host's return value re-arms it. */
@@ -20,7 +22,9 @@ export const INITIAL_FUEL = 10_000;
 
 export interface PreemptRewrite {
   bytes: Uint8Array;
-  /** Function index of the stub (its body is a placeholder; binaryen fills it in). */
+  /** Function index of the wmig.preempt import. */
+  importIndex: number;
+  /** Function index of the stub that calls it. */
   stubIndex: number;
   /** Global index of the fuel counter. */
   fuelGlobal: number;
@@ -53,7 +57,7 @@ const WRAPPER_LABELS = 3;
  * its header with its locals as they were, which is where the check stood. Loops with a block type
  * (rare in compiler output) keep the call inside.
  */
-function withLocalFuel(src: Uint8Array, fn: ScannedFunction, fuel: number[], stub: number[], entryCheck: boolean): number[] {
+function withLocalFuel(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, fuel: number[], stub: number[], entryCheck: boolean): void {
   const local = uleb(fn.paramCount + fn.localCount);
   const load = [0x23, ...fuel, 0x21, ...local];
   const store = [0x20, ...local, 0x24, ...fuel];
@@ -90,21 +94,21 @@ function withLocalFuel(src: Uint8Array, fn: ScannedFunction, fuel: number[], stu
   // Locals: one more group, `1 i32`, whose index is after every param and local.
   let groups = 0, shift = 0, b: number;
   do { b = src[p++]!; groups += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
-  const out = [...uleb(groups + 1)];
-  push2(out, src.subarray(p, fn.codeStart));
-  push2(out, [0x01, 0x7f]);
-  push2(out, load);
-  if (entryCheck) push2(out, inPlaceCheck);
+  out.u32(groups + 1).bytes(src.subarray(p, fn.codeStart)).bytes([0x01, 0x7f]).bytes(load);
+  if (entryCheck) out.bytes(inPlaceCheck);
   p = fn.codeStart;
   /** Open labels, innermost last: true for a loop that got wrappers. */
   const wrapped: boolean[] = [];
   for (const edit of edits) {
-    for (; p < edit.at; p++) out.push(src[p]!);
-    if (edit.code) push2(out, edit.code);
+    if (edit.at > p) {
+      out.bytes(src.subarray(p, edit.at));
+      p = edit.at;
+    }
+    if (edit.code) out.bytes(edit.code);
     const e = edit.event;
     if (!e) continue;
     if (e.kind === 'open') wrapped.push(e.op === 0x03 && e.emptyType);
-    else if (e.kind === 'end' && wrapped.pop()) push2(out, afterWrappedLoop);
+    else if (e.kind === 'end' && wrapped.pop()) out.bytes(afterWrappedLoop);
     else if (e.kind === 'branch') {
       const depths = e.depths.map((d) => {
         // Wrappers sit outside their loop: a branch crosses those of the loops it leaves, not its target's.
@@ -112,20 +116,21 @@ function withLocalFuel(src: Uint8Array, fn: ScannedFunction, fuel: number[], stu
         for (let k = 0; k < d && k < wrapped.length; k++) if (wrapped[wrapped.length - 1 - k]) extra += WRAPPER_LABELS;
         return d + extra;
       });
-      if (e.op === 0x0e) push2(out, uleb(depths.length - 1));
-      for (const d of depths) push2(out, uleb(d));
+      if (e.op === 0x0e) out.u32(depths.length - 1);
+      for (const d of depths) out.u32(d);
       p = e.end;
     }
   }
-  for (; p < fn.entryEnd; p++) out.push(src[p]!);
-  return out;
+  out.bytes(src.subarray(p, fn.entryEnd));
 }
 
 const SEC_TYPE = 1, SEC_FUNCTION = 3, SEC_GLOBAL = 6, SEC_CODE = 10;
 /** Known sections that come after the global section, in binary order. */
 const AFTER_GLOBAL = new Set([7, 8, 9, 12, 10, 11]);
 
-export function insertPreemptChecks(m: ScannedModule): PreemptRewrite {
+export function insertPreemptChecks(original: ScannedModule): PreemptRewrite {
+  const imported = addFunctionImport(original, PREEMPT_IMPORT.module, PREEMPT_IMPORT.base, [], [0x7f]);
+  const m = scanModule(imported.bytes);
   const src = m.bytes;
   const stubType = m.numTypes;
   const fuelGlobal = m.numGlobals;
@@ -133,51 +138,49 @@ export function insertPreemptChecks(m: ScannedModule): PreemptRewrite {
   const recursive = recursiveFunctions(m);
   const fuel = uleb(fuelGlobal);
   const stub = uleb(stubIndex);
+  // The stub: no locals; fuel = wmig.preempt()
+  const stubBody = [0x00, 0x10, ...uleb(imported.index), 0x24, ...fuel, 0x0b];
   const has = (id: number) => m.sections.some((s) => s.id === id);
   if (!has(SEC_TYPE) || !has(SEC_FUNCTION) || !has(SEC_CODE)) throw new ScanUnsupported('module without type, function or code section');
 
-  const out: number[] = [];
-  const section = (id: number, payload: number[]) => { out.push(id); push2(out, uleb(payload.length)); push2(out, payload); };
+  const out = new ByteWriter().bytes(src.subarray(0, 8));
   const globalEntry = [0x7f, 0x01, 0x41, ...sleb(INITIAL_FUEL), 0x0b];
   let loopChecks = 0, entryChecks = 0;
-
-  push2(out, src.subarray(0, 8));
   let globalWritten = false;
   for (const s of m.sections) {
     if (!globalWritten && AFTER_GLOBAL.has(s.id)) {
-      section(SEC_GLOBAL, [0x01, ...globalEntry]);
+      out.section(SEC_GLOBAL, Uint8Array.from([0x01, ...globalEntry]));
       globalWritten = true;
     }
     switch (s.id) {
-      case SEC_TYPE: section(SEC_TYPE, appendToVector(src, s.payloadStart, s.end, [0x60, 0x00, 0x00])); break;
-      case SEC_FUNCTION: section(SEC_FUNCTION, appendToVector(src, s.payloadStart, s.end, uleb(stubType))); break;
-      case SEC_GLOBAL: section(SEC_GLOBAL, appendToVector(src, s.payloadStart, s.end, globalEntry)); globalWritten = true; break;
+      case SEC_TYPE: out.section(SEC_TYPE, appendToVector(src, s.payloadStart, s.end, [0x60, 0x00, 0x00])); break;
+      case SEC_FUNCTION: out.section(SEC_FUNCTION, appendToVector(src, s.payloadStart, s.end, uleb(stubType))); break;
+      case SEC_GLOBAL: out.section(SEC_GLOBAL, appendToVector(src, s.payloadStart, s.end, globalEntry)); globalWritten = true; break;
       case SEC_CODE: {
-        const body: number[] = [...uleb(m.functions.length - m.numImportedFunctions + 1)];
+        const body = new ByteWriter().u32(m.functions.length - m.numImportedFunctions + 1);
+        const entry = new ByteWriter();
         for (const fn of m.functions) {
           if (fn.import) continue;
           const entryCheck = recursive.has(fn.index);
           const loops = loopCount(fn);
           if (loops === 0 && !entryCheck) {
-            push2(body, src.subarray(fn.entryStart, fn.entryEnd));
+            body.bytes(src.subarray(fn.entryStart, fn.entryEnd));
             continue;
           }
           if (entryCheck) entryChecks++;
           loopChecks += loops;
-          const entry = withLocalFuel(src, fn, fuel, stub, entryCheck);
-          push2(body, uleb(entry.length));
-          push2(body, entry);
+          entry.reset();
+          withLocalFuel(entry, src, fn, fuel, stub, entryCheck);
+          body.u32(entry.length).bytes(entry.view());
         }
-        // The stub: no locals, a placeholder body binaryen replaces.
-        push2(body, [0x03, 0x00, 0x00, 0x0b]);
-        section(SEC_CODE, body);
+        body.u32(stubBody.length).bytes(stubBody);
+        out.section(SEC_CODE, body.view());
         break;
       }
       default:
-        push2(out, src.subarray(s.start, s.end));
+        out.bytes(src.subarray(s.start, s.end));
     }
   }
-  if (!globalWritten) section(SEC_GLOBAL, [0x01, ...globalEntry]);
-  return { bytes: Uint8Array.from(out), stubIndex, fuelGlobal, loopChecks, entryChecks };
+  if (!globalWritten) out.section(SEC_GLOBAL, Uint8Array.from([0x01, ...globalEntry]));
+  return { bytes: out.view().slice(), importIndex: imported.index, stubIndex, fuelGlobal, loopChecks, entryChecks };
 }
-

@@ -9,7 +9,7 @@
 //
 // Everything new is appended (two types, a global, two functions), so no existing index moves.
 import { ScanUnsupported, type ScannedModule } from './code-scan.js';
-import { appendToVector, push2, sleb, uleb } from './leb.js';
+import { appendToVector, ByteWriter, sleb, uleb } from './byte-writer.js';
 
 /** 1 MiB: room for the unwound stack of deep programs many times over. */
 export const RESERVED_PAGES = 16;
@@ -43,55 +43,51 @@ export function reserveTopPages(m: ScannedModule): ReserveRewrite {
   const growBody = [0x00, 0x20, 0x00, 0x40, 0x00, 0x22, 0x00, 0x41, 0x7f, 0x46, 0x04, 0x7f, 0x41, 0x7f, 0x05, 0x20, 0x00, 0x23, ...g, 0x6b, 0x0b, 0x0b];
   const globalEntry = [0x7f, 0x01, 0x41, ...sleb(RESERVED_PAGES), 0x0b];
 
-  const out: number[] = [];
-  const section = (id: number, payload: number[]) => { out.push(id); push2(out, uleb(payload.length)); push2(out, payload); };
-
-  push2(out, src.subarray(0, 8));
+  const out = new ByteWriter().bytes(src.subarray(0, 8));
   let globalWritten = false;
   for (const s of m.sections) {
     if (!globalWritten && AFTER_GLOBAL.has(s.id)) {
-      section(SEC_GLOBAL, [0x01, ...globalEntry]);
+      out.section(SEC_GLOBAL, Uint8Array.from([0x01, ...globalEntry]));
       globalWritten = true;
     }
     switch (s.id) {
-      case SEC_TYPE: section(SEC_TYPE, appendToVector(src, s.payloadStart, s.end, [0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f], 2)); break;
-      case SEC_FUNCTION: section(SEC_FUNCTION, appendToVector(src, s.payloadStart, s.end, [...uleb(sizeType), ...uleb(growType)], 2)); break;
-      case SEC_MEMORY: section(SEC_MEMORY, enlargedMemory(src.subarray(s.payloadStart, s.end))); break;
-      case SEC_GLOBAL: section(SEC_GLOBAL, appendToVector(src, s.payloadStart, s.end, globalEntry)); globalWritten = true; break;
+      case SEC_TYPE: out.section(SEC_TYPE, appendToVector(src, s.payloadStart, s.end, [0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f], 2)); break;
+      case SEC_FUNCTION: out.section(SEC_FUNCTION, appendToVector(src, s.payloadStart, s.end, [...uleb(sizeType), ...uleb(growType)], 2)); break;
+      case SEC_MEMORY: out.section(SEC_MEMORY, enlargedMemory(src.subarray(s.payloadStart, s.end))); break;
+      case SEC_GLOBAL: out.section(SEC_GLOBAL, appendToVector(src, s.payloadStart, s.end, globalEntry)); globalWritten = true; break;
       case SEC_CODE: {
-        const body: number[] = [...uleb(m.functions.length - m.numImportedFunctions + 2)];
+        const body = new ByteWriter().u32(m.functions.length - m.numImportedFunctions + 2);
+        const entry = new ByteWriter();
         for (const fn of m.functions) {
           if (fn.import) continue;
           if (fn.memoryOps.length === 0) {
-            push2(body, src.subarray(fn.entryStart, fn.entryEnd));
+            body.bytes(src.subarray(fn.entryStart, fn.entryEnd));
             continue;
           }
           let p = fn.entryStart;
           while (src[p++]! & 0x80); // the old size prefix
-          const entry: number[] = [];
+          entry.reset();
           for (const op of fn.memoryOps) {
-            for (; p < op.start; p++) entry.push(src[p]!);
-            push2(entry, [0x10, ...uleb(op.grow ? growFn : sizeFn)]);
+            entry.bytes(src.subarray(p, op.start)).byte(0x10).u32(op.grow ? growFn : sizeFn);
             p = op.end;
           }
-          for (; p < fn.entryEnd; p++) entry.push(src[p]!);
-          push2(body, uleb(entry.length));
-          push2(body, entry);
+          entry.bytes(src.subarray(p, fn.entryEnd));
+          body.u32(entry.length).bytes(entry.view());
         }
-        for (const fn of [sizeBody, growBody]) { push2(body, uleb(fn.length)); push2(body, fn); }
-        section(SEC_CODE, body);
+        for (const fn of [sizeBody, growBody]) body.u32(fn.length).bytes(fn);
+        out.section(SEC_CODE, body.view());
         break;
       }
       default:
-        push2(out, src.subarray(s.start, s.end));
+        out.bytes(src.subarray(s.start, s.end));
     }
   }
-  if (!globalWritten) section(SEC_GLOBAL, [0x01, ...globalEntry]);
-  return { bytes: Uint8Array.from(out), reservedGlobal };
+  if (!globalWritten) out.section(SEC_GLOBAL, Uint8Array.from([0x01, ...globalEntry]));
+  return { bytes: out.view().slice(), reservedGlobal };
 }
 
 /** The memory section with RESERVED_PAGES more initial (and maximum) pages. */
-function enlargedMemory(payload: Uint8Array): number[] {
+function enlargedMemory(payload: Uint8Array): Uint8Array {
   let p = 0;
   const read = (): number => {
     let v = 0, shift = 0, b: number;
@@ -104,7 +100,7 @@ function enlargedMemory(payload: Uint8Array): number[] {
   const initial = read();
   const max = flags === 1 ? read() : null;
   if (initial + RESERVED_PAGES > MAX_PAGES) throw new ScanUnsupported('cannot reserve memory: initial memory is already at the limit');
-  const out = [0x01, flags, ...uleb(initial + RESERVED_PAGES)];
-  if (max !== null) push2(out, uleb(Math.min(MAX_PAGES, max + RESERVED_PAGES)));
-  return out;
+  const out = new ByteWriter().byte(0x01).byte(flags).u32(initial + RESERVED_PAGES);
+  if (max !== null) out.u32(Math.min(MAX_PAGES, max + RESERVED_PAGES));
+  return out.view();
 }

@@ -1,7 +1,7 @@
 /** The examples as the migration tests run them, and their uninterrupted runs (the oracle). */
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../dist/runtime/index.js';
+import { run, type MountSpec } from '../../dist/runtime/index.js';
 import { CACHE_DIR, dirContents, example, removeDir, tempDir, wmig, type CliResult } from './wmig.js';
 
 export interface ExampleCase {
@@ -69,6 +69,9 @@ export interface CountedRun {
   fixture?: (dir: string) => void;
   /** Mount an in-memory /data instead. */
   tmpfs?: boolean;
+  /** More mounts, after /data. */
+  mounts?: MountSpec[];
+  deterministic?: boolean;
 }
 
 /** The number of WASI calls a guest makes in an uninterrupted run, from the library. */
@@ -86,7 +89,11 @@ export async function countCallsOf(r: CountedRun): Promise<number> {
     const proc = await run(r.module, {
       args: r.args,
       env: r.env,
-      mounts: r.data ? [{ kind: 'host', hostPath: dir, guestPath: '/data' }] : r.tmpfs ? [{ kind: 'memory', guestPath: '/data' }] : [],
+      mounts: [
+        ...(r.data ? [{ kind: 'host' as const, hostPath: dir, guestPath: '/data' }] : r.tmpfs ? [{ kind: 'memory' as const, guestPath: '/data' }] : []),
+        ...(r.mounts ?? []),
+      ],
+      ...(r.deterministic ? { deterministic: true } : {}),
       stdio: { stdin: fds[0], stdout: fds[1], stderr: fds[2] },
       cacheDir: CACHE_DIR,
     });
