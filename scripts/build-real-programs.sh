@@ -5,8 +5,9 @@
 #   real/build/sqlite3.wasm   SQLite 3.46.1 shell (trixie sqlite3; bookworm's 3.40 does not build for WASI)
 #   real/build/lua.wasm       Lua 5.4.4          (bookworm lua5.4, upstream tree)
 #   real/build/rsum.wasm      a std-only Rust program (scripts/real/rsum.rs) built by Debian's rustc
-#   real/build/yosys.wasm     yosys 0.55, prebuilt: the core module of the npm package @yowasp/yosys,
-#                             its share/ data and its own runner in real/build/yosys/package/gen
+#   real/build/yosys.wasm     yosys 0.55, prebuilt: the core module of the npm package @yowasp/yosys;
+#                             its share/ tree in real/build/yosys/share (scripts/real/yosys-share.mjs),
+#                             the package itself (with its own runner) in real/build/yosys/package
 #
 # Sources come from Debian through `apt-get source`, with a private APT_CONFIG under real/build/apt
 # (deb-src entries for bookworm and trixie); /etc/apt is left alone. Sources are unpacked under
@@ -214,5 +215,10 @@ if ! newer "$yosys/.fetched-$YOSYS_VERSION"; then
   cp "$yosys/package/gen/yosys.core.wasm" "$build/yosys.wasm.tmp"
   mv "$build/yosys.wasm.tmp" "$build/yosys.wasm"
   touch "$yosys/.fetched-$YOSYS_VERSION"
+fi
+if ! up_to_date "$yosys/share/.unpacked" "$yosys/.fetched-$YOSYS_VERSION" "$stubs/yosys-share.mjs"; then
+  rm -rf "$yosys/share"
+  node "$stubs/yosys-share.mjs" "$yosys/package/gen" "$yosys/share"
+  touch "$yosys/share/.unpacked"
 fi
 ls -l "$build"/*.wasm | sed "s#$root/##" >&2

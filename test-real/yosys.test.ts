@@ -34,7 +34,7 @@ describe('yosys', () => {
       module: 'yosys',
       args: ['-p', SCRIPT],
       files: { 'design.v': DESIGN },
-      readOnly: { '/share': join(PACKAGE, 'share') },
+      readOnly: { '/share': join(REAL, 'yosys', 'share') },
       tmpfs: '/tmp',
       // yosys prints CPU times at the end of the script.
       deterministic: true,
