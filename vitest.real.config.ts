@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /**
  * The real-programs tier (`npm run test:real`, .ci/run-real): off-the-shelf programs built by
  * scripts/build-real-programs.sh, migrated mid-run. One file at a time: each pools its own freeze/thaw
- * processes across the 2 cores. The first run instruments the SQLite shell (~10 s with wasm-opt, then cached).
+ * processes across the 2 cores. The first run instruments each module (yosys: 4–10 min with wasm-opt; the others seconds), then cached.
  */
 export default defineConfig({
   test: {

@@ -1,5 +1,5 @@
 /**
- * Real programs (issue 5 item 6): bzip2, minigzip, the SQLite shell, Lua, rsum from real/build/.
+ * Real programs (issue 5 item 6): bzip2, minigzip, the SQLite shell, Lua, rsum, yosys from real/build/.
  *   npm run bench:real      # writes bench/README-real.md; progress on stderr
  * 1. Instrumentation, cold (the bench's fresh WMIG_CACHE_DIR), through instrumentCached, one child
  *    process per module (so peak RSS is the transform's); module and code-section sizes.
@@ -11,6 +11,8 @@
  *    run()) and `wmig thaw` in a fresh process with /data re-bound to a copy.
  * Every run's stdout, stderr, exit status and /data files must equal the warm-up's baseline run,
  * byte for byte (frozen + thawed output concatenated); any difference aborts the benchmark.
+ * npm runs it with --stack-size=4000 (KiB): the node:wasi runs happen on this main thread, whose V8
+ * stack (~1 MiB) yosys's recursion outgrew once, while run()'s worker threads have 4 MiB.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -109,10 +111,21 @@ function check(c, what, expected, got) {
 
 // --- 1. instrumentation, cold ---
 
+// GNU time's peak RSS covers the process tree (wait4 folds reaped children in): with the native
+// wasm-opt, Asyncify runs in a child process whose memory node's own maxRSS would miss.
+const GNU_TIME = '/usr/bin/time';
+const PEAK = /^wmig-peak-kb (\d+)$/m;
+
 function instrumentCold(c) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bench/lib/instrument-cold.js'), realModule(c.module), CACHE_DIR], { encoding: 'utf8' });
+  const command = [process.execPath, path.join(ROOT, 'bench/lib/instrument-cold.js'), realModule(c.module), CACHE_DIR];
+  const timed = fs.existsSync(GNU_TIME);
+  const r = timed
+    ? spawnSync(GNU_TIME, ['-f', 'wmig-peak-kb %M', ...command], { encoding: 'utf8' })
+    : spawnSync(command[0], command.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${c.name}: instrumentation failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  const result = JSON.parse(r.stdout);
+  const peak = timed ? PEAK.exec(r.stderr) : null;
+  return { ...result, peakRssBytes: peak ? Number(peak[1]) * 1024 : result.peakRssBytes, peakCoversTree: peak !== null };
 }
 
 const codeSectionBytes = (wasm) => readSections(wasm).find((s) => s.id === CODE_SECTION).payload.length;
@@ -126,7 +139,7 @@ function underNodeWasi(c, module) {
     version: 'preview1',
     args: [c.module, ...c.args],
     env: c.env ?? {},
-    preopens: c.files ? { '/data': box.data } : {},
+    preopens: { ...(c.files ? { '/data': box.data } : {}), ...c.readOnly },
     returnOnExit: true,
     ...box.stdio,
   });
@@ -140,7 +153,10 @@ async function underWmigRun(c, loaded) {
   const proc = await run(loaded, {
     args: c.args,
     env: c.env,
-    mounts: c.files ? [{ kind: 'host', hostPath: box.data, guestPath: '/data' }] : [],
+    mounts: [
+      ...(c.files ? [{ kind: 'host', hostPath: box.data, guestPath: '/data' }] : []),
+      ...Object.entries(c.readOnly ?? {}).map(([guestPath, hostPath]) => ({ kind: 'host', hostPath, guestPath, readOnly: true })),
+    ],
     stdio: box.stdio,
   });
   const result = await proc.result;
@@ -180,7 +196,12 @@ function cli(box, args) {
   return { ms: now() - t0, status: r.status ?? r.signal };
 }
 
-const dataFlags = (c, dir) => [...(c.files ? ['--dir', `${dir}::/data`] : []), ...Object.entries(c.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`])];
+const readOnlyFlags = (c) => Object.entries(c.readOnly ?? {}).flatMap(([guest, host]) => ['--dir', `${host}::${guest}:ro`]);
+const dataFlags = (c, dir) => [
+  ...(c.files ? ['--dir', `${dir}::/data`] : []),
+  ...readOnlyFlags(c),
+  ...Object.entries(c.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
+];
 
 // -v makes wmig report the capture time on stderr; that line is taken out of the guest's stderr.
 const FREEZE_REPORT = /wmig: frozen before call \d+: .*, captured in ([\d.]+) ms\)\n/;
@@ -204,7 +225,7 @@ function migrateOnce(c, callNumber) {
   if (!report) throw new Error(`${c.name}: no freeze report on stderr`);
   const guestStderr = Buffer.concat([frozen.stderr.subarray(0, report.index), frozen.stderr.subarray(report.index + report[0].length)]);
 
-  const thaw = cli(destination, ['thaw', ...(c.files ? ['--dir', `${destination.data}::/data`] : []), snapshot]);
+  const thaw = cli(destination, ['thaw', ...(c.files ? ['--dir', `${destination.data}::/data`] : []), ...readOnlyFlags(c), snapshot]);
   const thawed = destination.finish(thaw.status);
   fs.rmSync(snapshot);
   return {
@@ -310,14 +331,14 @@ const instrumentationRows = cases.map((c) => {
     `**${seconds(i.ms)}** (${slowest})`,
     MiB(i.peakRssBytes),
     scope,
-    i.stats.backend ?? 'binaryen.js ¹',
+    i.stats.tool,
   ];
 });
 
 const med = (c, key) => median(samples[c.name][key]);
 const runRows = cases.map((c) => {
   if (!c.nodeWasi) {
-    return [c.workload, '— ²', '— ²', `${ms(med(c, 'wmig'), 0)} ms`, '—', '—', `native ${c.native.command}, whole process: ${ms(med(c, 'native'), 0)} ms`];
+    return [c.workload, '— ¹', '— ¹', `${ms(med(c, 'wmig'), 0)} ms`, '—', '—', `native ${c.native.command}, whole process: ${ms(med(c, 'native'), 0)} ms`];
   }
   const plain = med(c, 'plain');
   return [
@@ -372,11 +393,11 @@ const markdown = [
   '## 1. Instrumentation (cold cache)',
   '',
   `\`instrumentCached\` from dist/transforms into an empty \`WMIG_CACHE_DIR\`, one child process per program (default options: precise scope, no`,
-  `preemption, optimize level 2). Wall time with its two slowest stages; peak RSS of that process (node with wmig loaded: ${MiB(Math.max(...cases.map((c) => instrumentation[c.name].rssBeforeBytes)))} MiB before the call).`,
+  `preemption, optimize level 2). Wall time with its two slowest stages; peak RSS of that process ${cases.every((c) => instrumentation[c.name].peakCoversTree) ? 'and its children (wasm-opt), by GNU time' : '(node alone: /usr/bin/time is missing, so wasm-opt\'s memory is not counted)'} (node with wmig loaded: ${MiB(Math.max(...cases.map((c) => instrumentation[c.name].rssBeforeBytes)))} MiB before the call).`,
   '',
   table(['program', 'module bytes, plain → instrumented', 'code section bytes, plain → instrumented', 'instrumentation wall time', 'peak RSS MiB', 'functions instrumented', 'backend'], instrumentationRows),
   '',
-  '¹ The transform does not report a backend; binaryen.js (npm `binaryen`) is the only one in this version.',
+  'Backend: the tool that ran Asyncify — the native wasm-opt scripts/ensure-wasm-opt.sh unpacks, or binaryen.js without it (`WMIG_WASM_OPT=off`).',
   '',
   `## 2. Run time (median of ${ROUNDS} interleaved rounds after a warm-up round)`,
   '',
@@ -386,7 +407,7 @@ const markdown = [
   '',
   table(['workload', '(a) plain, node:wasi', '(b) instrumented, node:wasi', "(c) wmig run()", '(b)/(a)', '(c)/(a)', 'reference'], runRows),
   '',
-  '² Lua is built with wmig\'s setjmp.h: `setjmp`/`longjmp` are imports (`wmig.setjmp`, `wmig.longjmp`) that only wmig\'s host implements, on',
+  '¹ Lua is built with wmig\'s setjmp.h: `setjmp`/`longjmp` are imports (`wmig.setjmp`, `wmig.longjmp`) that only wmig\'s host implements, on',
   'Asyncify, so neither the plain nor the instrumented module can run under node:wasi: no plain baseline exists. The native lua5.4 time',
   '(a different binary, compiled natively; a whole process) is shown only for scale.',
   '',

@@ -2,7 +2,8 @@
  * The real programs' workloads for bench/real-programs.js: the same kinds of input as test-real/
  * (whose generators are TypeScript, hence these small copies), sized so a plain run takes ~1–3 s.
  * A case: module (real/build/NAME.wasm), args, stdin bytes, files seeded into /data (undefined = no
- * mount), env, and whether it can run under node:wasi at all.
+ * mount), host directories mounted read-only (guest path → host path), env, and whether it can run
+ * under node:wasi at all.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -133,6 +134,17 @@ export const CASES = [
     args: ['-o', '/data/MANIFEST', '/data/tree'],
     stdin: Buffer.alloc(0),
     files: { 'tree/a.txt': corpus(8 << 20, 31), 'tree/b.bin': noise(8 << 20, 32), 'tree/sub/c.txt': corpus(8 << 20, 33) },
+    nodeWasi: true,
+  },
+  {
+    name: 'yosys',
+    workload: 'yosys (prebuilt, 29 MiB): synth -noabc of test-real/fixtures/design.v, netlist and stats to /data',
+    module: 'yosys',
+    // -q: without it yosys prints CPU times, which differ from run to run.
+    args: ['-q', '-p', 'read_verilog /data/design.v; synth -noabc -top top; tee -q -o /data/stat.txt stat; write_verilog -noattr /data/netlist.v'],
+    stdin: Buffer.alloc(0),
+    files: { 'design.v': fs.readFileSync(path.join(ROOT, 'test-real/fixtures/design.v')) },
+    readOnly: { '/share': path.join(ROOT, 'real/build/yosys/share') },
     nodeWasi: true,
   },
 ];
