@@ -9,11 +9,12 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ExitCode, run, thaw, WmigError, type WmigProcess } from '../dist/runtime/index.js';
+import { describeSnapshot, ExitCode, run, thaw, WmigError, type WmigProcess } from '../dist/runtime/index.js';
 import { parseDir } from '../dist/runtime/cli/options.js';
-import { ERRNO, EVENTTYPE, SIZEOF } from '../runtime/wasi/defs.js';
+import { ERRNO, EVENTTYPE, FDFLAGS, RIFLAGS, SIZEOF } from '../runtime/wasi/defs.js';
 import { WasiHost } from '../runtime/wasi/host.js';
 import { SocketBridge } from '../runtime/wasi/socket-bridge.js';
+import { StdinBridge } from '../runtime/wasi/stdin-bridge.js';
 import { STDIN_TEXT } from './helpers/examples.js';
 import { stdinConsumed } from './helpers/freeze-thaw.js';
 import { CACHE_DIR, copyDir, dirContents, example, pool, removeDir, tempDir, WMIG, wmig } from './helpers/wmig.js';
@@ -152,12 +153,72 @@ describe('a guest blocked on stdin', () => {
     expect(frozen.stdout + thawed.stdout.toString()).toBe(want.stdout.toString());
   });
 
-  test('poll_oneoff reports stdin readiness truthfully, and the bytes it saw are read next', () => {
+  test('a pipe shared by the frozen and the thawed process: the thaw reads on exactly where the guest stopped', async () => {
+    // 64-byte lines, one every 150 ms: stdin.wasm reads 64 bytes at a time, so its chunks are the
+    // lines however the pipe delivers them, and the frozen run's output plus the thawed run's must
+    // be the uninterrupted run's. A byte read ahead and lost at the freeze would shift every chunk.
+    const lines = Array.from({ length: 8 }, (_, i) => `line ${i}`.padEnd(63) + '\n');
+    const want = await wmig(['run', example('stdin')], { stdin: lines.join('') });
+    const snapshot = fresh('shared-pipe');
+    const wmigLine = (args: string[]) => [process.execPath, WMIG, ...args].map((a) => `"${a}"`).join(' ');
+    const script = `for i in $(seq 0 7); do printf '%-63s\\n' "line $i"; sleep 0.15; done | ` +
+      `{ ${wmigLine(['run', '--freeze-after', '500', '--snapshot', snapshot, example('stdin')])}; echo "frozen $?" >&2; ${wmigLine(['thaw', snapshot])}; }`;
+    const r = spawnSync('bash', ['-c', script], { env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR }, encoding: 'utf8' });
+    expect(r.stderr).toContain(`frozen ${ExitCode.FROZEN}`);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(want.stdout.toString());
+    const consumed = await stdinConsumed(snapshot);
+    expect(consumed % 64).toBe(0);
+    expect(consumed).toBeLessThan(lines.length * 64); // the freeze came mid-stream
+  });
+
+  test('a freeze that leaves a guest blocked on stdin running: it records nothing consumed, and the guest reads on', async () => {
+    const fifo = fresh('fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const writer = openSync(fifo, 'r+'); // keeps a writer open, so opening the read end does not block
+    const io = stdioFiles();
+    const stdin = openSync(fifo, 'r');
+    const stdio = { ...io.stdio, stdin };
+    try {
+      const proc = await run(example('stdin'), { stdio, cacheDir: CACHE_DIR });
+      await sleep(300);
+      const report = await proc.freeze({ leaveRunning: true });
+      const handles = describeSnapshot(report.bytes!).host as { handles: { fd: number; offset: number; pending?: string }[] };
+      expect(handles.handles.find((h) => h.fd === 0)).toMatchObject({ offset: 0 });
+      expect(handles.handles.find((h) => h.fd === 0)?.pending).toBeUndefined();
+      writeSync(writer, 'abc\n');
+      await waitFor(() => io.out().includes('chunk 1: 4 bytes'));
+      closeSync(writer); // EOF
+      expect(await proc.result).toMatchObject({ state: 'exited', code: 0 });
+      expect(io.out()).toMatch(/: ABC\\n\neof: 1 chunks, 4 bytes/);
+      // The snapshot taken while blocked reads its input from the thawing process's stdin.
+      const input = fresh('input');
+      writeFileSync(input, 'xyz\n');
+      const thawedOut = fresh('thawed-out');
+      const fds = { stdin: openSync(input, 'r'), stdout: openSync(thawedOut, 'w'), stderr: openSync('/dev/null', 'w') };
+      try {
+        const thawed = await thaw(report.bytes!, { stdio: fds });
+        expect(await thawed.result).toMatchObject({ state: 'exited', code: 0 });
+        expect(readFileSync(thawedOut, 'utf8')).toMatch(/^chunk 1: 4 bytes checksum=[0-9a-f]{8}: XYZ\\n\neof: 1 chunks, 4 bytes/);
+      } finally {
+        Object.values(fds).forEach((fd) => closeSync(fd));
+      }
+    } finally {
+      closeSync(stdin);
+      io.close();
+    }
+  });
+
+  test('poll_oneoff reports stdin readiness truthfully, and the bytes it saw are read next', async () => {
     const fifo = fresh('fifo');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     // O_RDWR on a FIFO does not block on Linux and keeps a writer open (no EOF).
     const fd = openSync(fifo, 'r+');
-    const host = new WasiHost({ args: ['t'], env: [], mounts: [], stdio: { stdin: fd, stdout: 1, stderr: 2 } });
+    // A FIFO is read by the main thread's half of the stdin bridge: here the test's own thread,
+    // which answers the host's requests whenever the test awaits.
+    const bridge = StdinBridge.for(fd)!;
+    expect(bridge).toBeDefined();
+    const host = new WasiHost({ args: ['t'], env: [], mounts: [], stdio: { stdin: fd, stdout: 1, stderr: 2 }, stdinBridge: bridge.init });
     const memory = new WebAssembly.Memory({ initial: 1 });
     host.setMemory(memory);
     const dv = new DataView(memory.buffer);
@@ -180,15 +241,27 @@ describe('a guest blocked on stdin', () => {
     try {
       expect(poll()).toEqual([{ userdata: 2n, nbytes: 0n }]); // nothing to read: only the timer fires
       writeSync(fd, 'hello');
-      expect(poll()).toEqual([{ userdata: 1n, nbytes: 5n }]);
+      let events = poll();
+      await waitFor(() => (events = poll()).some((e) => e.userdata === 1n));
+      expect(events).toEqual([{ userdata: 1n, nbytes: 5n }]);
       // fd_read gets the bytes the readiness check took from the pipe.
       dv.setUint32(3000, 4000, true);
       dv.setUint32(3004, 100, true);
       expect(call('fd_read', 0, 3000, 1, 3008)).toBe(ERRNO.SUCCESS);
       expect(Buffer.from(memory.buffer, 4000, dv.getUint32(3008, true)).toString()).toBe('hello');
       expect(host.stdinOffset).toBe(5);
+      // A non-blocking read finds nothing (AGAIN) but leaves its request standing: once the main
+      // thread has answered it, the next read gets exactly the bytes asked for, no more.
+      expect(call('fd_fdstat_set_flags', 0, FDFLAGS.NONBLOCK)).toBe(ERRNO.SUCCESS);
+      dv.setUint32(3004, 3, true);
+      expect(call('fd_read', 0, 3000, 1, 3008)).toBe(ERRNO.AGAIN);
+      writeSync(fd, 'abcdef');
+      await waitFor(() => call('fd_read', 0, 3000, 1, 3008) === ERRNO.SUCCESS);
+      expect(Buffer.from(memory.buffer, 4000, dv.getUint32(3008, true)).toString()).toBe('abc');
+      expect(host.stdinOffset).toBe(8); // 'def' is still in the pipe
     } finally {
       host.close();
+      bridge.close();
       closeSync(fd);
     }
   });
@@ -335,6 +408,21 @@ describe('pre-opened listening sockets (--listen)', () => {
       dv.setUint32(3104, 64, true);
       expect(call('sock_recv', conn, 3100, 1, 0, 3200, 3204)).toBe(ERRNO.SUCCESS);
       expect(Buffer.from(memory.buffer, 4000, dv.getUint32(3200, true)).toString()).toBe('ping');
+      // RECV_WAITALL with the whole iovec buffered: all of it in one call. Non-blocking: what is
+      // there (fewer bytes), then AGAIN when nothing is.
+      const recvAll = () => call('sock_recv', conn, 3100, 1, RIFLAGS.RECV_WAITALL, 3200, 3204);
+      client.write('abcd');
+      await waitFor(() => readable(conn) === 4n);
+      dv.setUint32(3104, 4, true);
+      expect(recvAll()).toBe(ERRNO.SUCCESS);
+      expect(Buffer.from(memory.buffer, 4000, dv.getUint32(3200, true)).toString()).toBe('abcd');
+      client.write('ef');
+      await waitFor(() => readable(conn) === 2n);
+      expect(call('fd_fdstat_set_flags', conn, FDFLAGS.NONBLOCK)).toBe(ERRNO.SUCCESS);
+      expect(recvAll()).toBe(ERRNO.SUCCESS);
+      expect(Buffer.from(memory.buffer, 4000, dv.getUint32(3200, true)).toString()).toBe('ef');
+      expect(recvAll()).toBe(ERRNO.AGAIN);
+      expect(call('fd_fdstat_set_flags', conn, 0)).toBe(ERRNO.SUCCESS);
       const reply = new Promise<string>((resolve) => {
         let got = '';
         client.on('data', (c) => (got += c));
@@ -352,6 +440,47 @@ describe('pre-opened listening sockets (--listen)', () => {
       client.destroy();
       host.close();
       bridge.close();
+    }
+  });
+
+  test('sock_recv with RECV_WAITALL: a message sent in pieces comes in one call; a freeze while it waits is refused and the wait goes on', async () => {
+    const io = stdioFiles();
+    let proc: WmigProcess | undefined;
+    try {
+      const message = 'all forty bytes, sent eight at a time..!';
+      expect(message.length).toBe(40);
+      proc = await run(example('recvall'), { args: ['40', '2'], listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      const port = Number(proc.listening[0]!.split(':')[1]);
+      /** Connects, runs `send` on the socket, and resolves with everything the guest answered. */
+      const exchange = async (send: (s: net.Socket) => Promise<void>) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.setNoDelay(true);
+        await new Promise((r) => s.once('connect', r));
+        let got = '';
+        s.on('data', (c) => (got += c));
+        const ended = new Promise<string>((r) => s.on('end', () => r(got)));
+        await send(s);
+        return ended;
+      };
+      const answer = await exchange(async (s) => {
+        for (let at = 0; at < message.length; at += 8) {
+          s.write(message.slice(at, at + 8));
+          await sleep(80);
+          if (at === 16) {
+            // 24 bytes are buffered and the guest waits for 40: the freeze gives way (open connection).
+            const refused = await proc!.freeze().then(() => undefined, (e: unknown) => e);
+            expect((refused as WmigError).kind).toBe('BUSY');
+          }
+        }
+      });
+      expect(answer).toBe('got 40\n');
+      // At EOF a WAITALL receive returns what there is.
+      expect(await exchange(async (s) => void s.end('only ten b'))).toBe('got 10\n');
+      expect(await proc.result).toMatchObject({ state: 'exited', code: 0 });
+      expect(io.out()).toBe(`recvall: listening on fd 3\npeek 40: ${message}\nrecv 40: ${message}\npeek 10: only ten b\nrecv 10: only ten b\n`);
+    } finally {
+      await proc?.kill();
+      io.close();
     }
   });
 

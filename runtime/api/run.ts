@@ -1,8 +1,10 @@
 import { basename } from 'node:path';
 import type { ModuleRef } from '../snapshot/types.js';
 import type { FreezeRequest } from '../process/messages.js';
-import { WmigProcess } from '../process/process.js';
+import { WmigProcess, type ProcessBridges } from '../process/process.js';
+import { DEFAULT_STDIO } from '../wasi/capture.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
+import { StdinBridge } from '../wasi/stdin-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
 import { loadModule, type LoadedModule, type ModuleOptions } from './modules.js';
 
@@ -45,17 +47,24 @@ export async function run(module: string | Uint8Array | LoadedModule, options: R
   const loaded = isLoaded(module) ? module : await loadModule(module, options);
   const argv0 = options.argv0 ?? basename(loaded.name);
   const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {});
-  const bridge = options.listen?.length ? await SocketBridge.listen(options.listen) : undefined;
+  const sockets = options.listen?.length ? await SocketBridge.listen(options.listen) : undefined;
+  const stdin = stdinBridge(options.stdio);
   const det = options.deterministic;
   const wasi = {
     args: [argv0, ...(options.args ?? [])],
     env,
     mounts: options.mounts ?? [],
     stdio: options.stdio,
-    ...(bridge ? { sockets: bridge.init } : {}),
+    ...(sockets ? { sockets: sockets.init } : {}),
+    ...(stdin ? { stdinBridge: stdin.init } : {}),
     ...(det !== undefined && det !== false ? { deterministic: { seed: det === true ? '0' : det } } : {}),
   };
-  return launch({ kind: 'start', wasi, ...moduleInit(loaded) }, options, [], bridge);
+  return launch({ kind: 'start', wasi, ...moduleInit(loaded) }, options, [], { sockets, stdin });
+}
+
+/** The main thread reads the guest's stdin when it is a pipe, socket or terminal (see stdin-bridge.ts). */
+export function stdinBridge(stdio: StdioSpec | undefined): StdinBridge | undefined {
+  return StdinBridge.for((stdio ?? DEFAULT_STDIO).stdin);
 }
 
 export function isLoaded(value: unknown): value is LoadedModule {
@@ -73,7 +82,7 @@ export function moduleInit(loaded: LoadedModule): { module: WebAssembly.Module; 
 type LaunchInit = ConstructorParameters<typeof WmigProcess>[0];
 
 /** Creates the process and arms its automatic freeze. */
-export function launch(init: LaunchInit, auto: AutoFreezeOptions, transfer: ArrayBuffer[] = [], bridge?: SocketBridge): WmigProcess {
+export function launch(init: LaunchInit, auto: AutoFreezeOptions, transfer: ArrayBuffer[] = [], bridges: ProcessBridges = {}): WmigProcess {
   const base = {
     leaveRunning: auto.leaveRunning ?? false,
     embedModule: auto.embedModule ?? true,
@@ -83,7 +92,7 @@ export function launch(init: LaunchInit, auto: AutoFreezeOptions, transfer: Arra
     auto.freezeAtCall !== undefined && auto.snapshotPath
       ? { ...base, id: 0, requestedAt: 0, callNumber: auto.freezeAtCall, reason: `freeze-at-call ${auto.freezeAtCall}` }
       : undefined;
-  const proc = new WmigProcess({ ...init, freezeAtCall } as LaunchInit, transfer, bridge);
+  const proc = new WmigProcess({ ...init, freezeAtCall } as LaunchInit, transfer, bridges);
   if (auto.freezeAfterMs !== undefined && auto.snapshotPath) {
     const timer = setTimeout(() => {
       proc

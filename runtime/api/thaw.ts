@@ -7,7 +7,7 @@ import { snapshotListeners } from '../wasi/capture.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
 import { loadInstrumented, loadModule, type LoadedModule, type ModuleOptions } from './modules.js';
-import { launch, moduleInit, type AutoFreezeOptions } from './run.js';
+import { launch, moduleInit, stdinBridge, type AutoFreezeOptions } from './run.js';
 
 export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
   /** Re-binds mounts by guest path: a host mount can point at another directory on this machine. */
@@ -36,13 +36,19 @@ export async function thaw(source: string | Uint8Array, options: ThawOptions = {
   if ((options.listen?.length ?? 0) > original.length) {
     throw new WmigError('USAGE', `--listen given ${options.listen!.length} time(s) but the snapshot has ${original.length} listening socket(s)`);
   }
-  const bridge = original.length > 0 ? await SocketBridge.listen(original.map((a, i) => options.listen?.[i] ?? a)) : undefined;
-  const restore = { mounts: options.mounts, stdio: options.stdio, ...(bridge ? { sockets: bridge.init } : {}) };
+  const sockets = original.length > 0 ? await SocketBridge.listen(original.map((a, i) => options.listen?.[i] ?? a)) : undefined;
+  const stdin = stdinBridge(options.stdio);
+  const restore = {
+    mounts: options.mounts,
+    stdio: options.stdio,
+    ...(sockets ? { sockets: sockets.init } : {}),
+    ...(stdin ? { stdinBridge: stdin.init } : {}),
+  };
   return launch(
     { kind: 'thaw', snapshot: bytes, restore, ...moduleInit(loaded) },
     options,
     owned ? [bytes.buffer as ArrayBuffer] : [],
-    bridge,
+    { sockets, stdin },
   );
 }
 

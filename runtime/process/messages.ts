@@ -24,7 +24,7 @@ interface CommonInit {
   module: WebAssembly.Module;
   info: InstrumentInfo;
   moduleRef: ModuleRef;
-  /** Int32 flag: non-zero when a freeze request waits on `requests`. */
+  /** CONTROL_WORDS Int32 words: the freeze flag and the wake epoch (see FREEZE_FLAG, WAKE_EPOCH). */
   control: SharedArrayBuffer;
   requests: MessagePort;
   /** Freeze before this freeze-point call (1-based, counted from the program's start). */
@@ -68,5 +68,14 @@ export type WorkerMessage =
   | { kind: 'trapped'; message: string; callCount: number }
   | { kind: 'failed'; error: ErrorReport };
 
-/** Index of the request flag in the control Int32Array. */
+/** Index of the request flag in the control Int32Array: non-zero when a freeze request waits on `requests`. */
 export const FREEZE_FLAG = 0;
+/** Index of the wake epoch: bumped (and notified) after every freeze request and bridge message. */
+export const WAKE_EPOCH = 1;
+export const CONTROL_WORDS = 2;
+
+/** Tells a worker blocked in a host call that something happened (its message is already queued). */
+export function wake(control: Int32Array): void {
+  Atomics.add(control, WAKE_EPOCH, 1);
+  Atomics.notify(control, WAKE_EPOCH);
+}

@@ -2,9 +2,13 @@ import { EventEmitter } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { WmigError } from '../errors.js';
 import type { SocketBridge } from '../wasi/socket-bridge.js';
+import type { StdinBridge } from '../wasi/stdin-bridge.js';
+import type { HostBridge } from '../wasi/types.js';
 import { Lifecycle, isFinal, type ProcessState } from './lifecycle.js';
 import {
+  CONTROL_WORDS,
   FREEZE_FLAG,
+  wake,
   type FreezeDestination,
   type FreezeReport,
   type FreezeRequest,
@@ -32,6 +36,12 @@ export interface FreezeOptions {
   reason?: string;
 }
 
+/** The main-thread ends of a process's bridges to its worker (socket-bridge.ts, stdin-bridge.ts). */
+export interface ProcessBridges {
+  sockets?: SocketBridge;
+  stdin?: StdinBridge;
+}
+
 /** Omit over each member of a union (plain Omit would merge the members). */
 type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type WorkerInitData = OmitEach<WorkerInit, 'control' | 'requests'>;
@@ -50,22 +60,24 @@ const now = () => performance.timeOrigin + performance.now();
 export class WmigProcess extends EventEmitter {
   readonly #lifecycle = new Lifecycle();
   readonly #worker: Worker;
-  readonly #flag = new Int32Array(new SharedArrayBuffer(4));
+  readonly #flag = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   readonly #requests = new MessageChannel();
   readonly #pending = new Map<number, { resolve: (r: FreezeReport) => void; reject: (e: Error) => void }>();
   #nextRequestId = 1;
   #killed = false;
   #settle!: (result: ProcessResult) => void;
   #fail!: (error: Error) => void;
-  readonly #bridge: SocketBridge | undefined;
+  readonly #sockets: SocketBridge | undefined;
+  readonly #bridges: HostBridge[];
   /** Resolves when the guest is gone (exited, trapped or frozen); rejects if wmig itself failed. */
   readonly result: Promise<ProcessResult>;
 
   /** @internal Use `run()` or `thaw()`. */
-  constructor(init: WorkerInitData, transfer: ArrayBuffer[] = [], bridge?: SocketBridge) {
+  constructor(init: WorkerInitData, transfer: ArrayBuffer[] = [], bridges: ProcessBridges = {}) {
     super();
-    this.#bridge = bridge;
-    bridge?.attach(this.#flag);
+    this.#sockets = bridges.sockets;
+    this.#bridges = [bridges.sockets, bridges.stdin].filter((b) => b !== undefined);
+    for (const bridge of this.#bridges) bridge.attach(() => wake(this.#flag));
     this.result = new Promise((resolve, reject) => {
       this.#settle = resolve;
       this.#fail = reject;
@@ -73,7 +85,7 @@ export class WmigProcess extends EventEmitter {
     this.#lifecycle.on('change', (to: ProcessState, from: ProcessState) => this.emit('state', to, from));
     const workerData = { ...init, control: this.#flag.buffer, requests: this.#requests.port2 } as WorkerInit;
     this.#lifecycle.transition(init.kind === 'start' ? 'running' : 'thawing');
-    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [this.#requests.port2, ...transfer, ...(bridge ? [bridge.init.port] : [])] });
+    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [this.#requests.port2, ...transfer, ...this.#bridges.map((b) => b.workerPort)] });
     this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
     this.#worker.on('error', (error) => this.#abort(new WmigError('INTERNAL', `guest worker failed: ${error.message}`, { cause: error })));
     this.#worker.on('exit', () => {
@@ -87,7 +99,7 @@ export class WmigProcess extends EventEmitter {
 
   /** The addresses this process listens on for its guest (`--listen`), in guest fd order. */
   get listening(): string[] {
-    return this.#bridge ? [...this.#bridge.addresses] : [];
+    return this.#sockets ? [...this.#sockets.addresses] : [];
   }
 
   get state(): ProcessState {
@@ -116,8 +128,8 @@ export class WmigProcess extends EventEmitter {
     // The message must be queued before the flag is raised: the worker reads it synchronously.
     this.#requests.port1.postMessage(request);
     Atomics.store(this.#flag, FREEZE_FLAG, 1);
-    // Wakes a guest that is blocked in a host call (sleep, stdin) so it can freeze there.
-    Atomics.notify(this.#flag, FREEZE_FLAG);
+    // Wakes a guest that is blocked in a host call (sleep, stdin, socket) so it can freeze there.
+    wake(this.#flag);
     return done;
   }
 
@@ -177,7 +189,7 @@ export class WmigProcess extends EventEmitter {
     }
     this.#pending.clear();
     this.#requests.port1.close();
-    this.#bridge?.close();
+    for (const bridge of this.#bridges) bridge.close();
     this.#settle(result);
   }
 
@@ -186,7 +198,7 @@ export class WmigProcess extends EventEmitter {
     for (const { reject } of this.#pending.values()) reject(error);
     this.#pending.clear();
     this.#requests.port1.close();
-    this.#bridge?.close();
+    for (const bridge of this.#bridges) bridge.close();
     this.#fail(error);
     void this.#worker.terminate();
   }

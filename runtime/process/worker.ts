@@ -11,19 +11,19 @@ import { decodeSnapshot, snapshotBytes } from '../snapshot/format.js';
 import type { SnapshotInput } from '../snapshot/types.js';
 import { WasiHost } from '../wasi/host.js';
 import { VERSION } from '../version.js';
-import { FREEZE_FLAG, type FreezeReport, type FreezeRequest, type WorkerInit, type WorkerMessage } from './messages.js';
+import { FREEZE_FLAG, WAKE_EPOCH, type FreezeReport, type FreezeRequest, type WorkerInit, type WorkerMessage } from './messages.js';
 
 const init = workerData as WorkerInit;
 const flag = new Int32Array(init.control);
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(message, transfer);
 const now = () => performance.timeOrigin + performance.now();
 
-/** Lets blocking host calls (sleep, stdin) wake up and give way when a freeze is requested. */
+/** Lets blocking host calls (sleeps, stdin, sockets) wake up for bridge messages and give way to a freeze. */
 const freezeSignal: FreezeSignal = {
   requested: () => Atomics.load(flag, FREEZE_FLAG) !== 0,
-  wait: (ms) => {
-    Atomics.wait(flag, FREEZE_FLAG, 0, ms);
-    return Atomics.load(flag, FREEZE_FLAG) !== 0;
+  epoch: () => Atomics.load(flag, WAKE_EPOCH),
+  sleep: (seen, ms = Infinity) => {
+    Atomics.wait(flag, WAKE_EPOCH, seen, ms);
   },
 };
 

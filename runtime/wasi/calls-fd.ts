@@ -5,38 +5,13 @@ import {
   writeFdstat, writeFilestat, writePrestatDir, type Iovec,
 } from './defs.js';
 import { WasiError } from './errno.js';
-import type { Handle, StdioHandle } from './handles.js';
+import type { Handle } from './handles.js';
 import { putDirents } from './dirents.js';
 import { gather, scatter } from './memory.js';
-import { readySource, writeAll } from './stdio.js';
+import { readStdin } from './stdin.js';
+import { writeAll } from './stdio.js';
 
 const utf8 = new TextEncoder();
-
-/**
- * One read of stdin: bytes a readiness check already took first, else one host read. A read that
- * would block waits (giving way to a freeze) unless the guest set NONBLOCK (then AGAIN).
- */
-export function readStdin(cx: HostContext, h: StdioHandle, dst: Uint8Array): number {
-  if (h.pending !== undefined && h.pending.length > 0) {
-    const n = Math.min(dst.length, h.pending.length);
-    dst.set(h.pending.subarray(0, n));
-    h.pending = n === h.pending.length ? undefined : h.pending.slice(n);
-    return n;
-  }
-  if (dst.length === 0) return 0;
-  const source = (h.source ??= readySource(h.hostFd));
-  const attempt = () => source.tryRead(dst);
-  let n: number;
-  if (h.fdflags & FDFLAGS.NONBLOCK) {
-    const got = attempt();
-    if (got === null) throw new WasiError(ERRNO.AGAIN, 'no input ready');
-    n = got;
-  } else {
-    n = cx.block(attempt);
-  }
-  h.offset += n;
-  return n;
-}
 
 export function readv(cx: HostContext, h: Handle, iovs: Iovec[], position: number | undefined): number {
   const { mem } = cx;
@@ -45,7 +20,7 @@ export function readv(cx: HostContext, h: Handle, iovs: Iovec[], position: numbe
     // One read only: a second could block on a pipe or terminal although data was returned.
     return scatter(mem.u8, iovs, (tmp) => readStdin(cx, h, tmp));
   }
-  if (h.kind === 'socket') return scatter(mem.u8, iovs, (tmp) => cx.sockets!.recv(cx, h, tmp, false));
+  if (h.kind === 'socket') return scatter(mem.u8, iovs, (tmp) => cx.sockets!.recv(cx, h, tmp));
   if (h.kind === 'listener') throw new WasiError(ERRNO.NOTCONN, 'read of a listening socket');
   if (h.kind !== 'file') throw new WasiError(ERRNO.ISDIR, 'read of a directory');
   cx.requireRight(h, RIGHTS.FD_READ);

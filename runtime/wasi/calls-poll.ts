@@ -1,13 +1,14 @@
 /**
  * poll_oneoff. Clock subscriptions sleep (the sleep wakes for a freeze request; the absolute
  * deadlines are kept in the host state, so after a thaw the re-run call sleeps only what is left);
- * fd subscriptions report real readiness: files always, stdin when a non-blocking read finds bytes
- * (they are kept for the next fd_read) or EOF, sockets when the bridge has a connection or data.
+ * fd subscriptions report real readiness: files always, stdin when bytes were taken for it (kept
+ * for the next fd_read) or at its end, sockets when the bridge has a connection or data. A poll
+ * that waits sleeps until a deadline or a bridge message, never in slices.
  */
 import { FreezeInterrupt } from '../engine/interrupt.js';
 import { type CallTable, type HostContext, u32 } from './context.js';
 import { ERRNO, EVENTTYPE, SIZEOF, SUBCLOCKFLAGS, readSubscription, writeEvent, type Event } from './defs.js';
-import { readySource } from './stdio.js';
+import { stdinReadiness } from './stdin.js';
 
 interface Timer {
   index: number;
@@ -36,14 +37,8 @@ function readiness(cx: HostContext, s: FdSub): Event | null {
     }
     case 'stdio': {
       if (!reading || h.stream !== 0) return event;
-      if (h.pending !== undefined && h.pending.length > 0) return { ...event, nbytes: BigInt(h.pending.length) };
-      const buf = new Uint8Array(4096);
-      const n = (h.source ??= readySource(h.hostFd)).tryRead(buf);
-      if (n === null) return null;
-      // Taken from the host now, delivered by the next fd_read (and carried in a snapshot meanwhile).
-      if (n > 0) h.pending = buf.slice(0, n);
-      h.offset += n;
-      return { ...event, nbytes: BigInt(n) };
+      const n = stdinReadiness(cx, h);
+      return n === null ? null : { ...event, nbytes: BigInt(n) };
     }
     case 'listener': {
       if (!reading) return { ...event, error: ERRNO.NOTSUP };
@@ -106,6 +101,7 @@ function pollOneoff(cx: HostContext, inPtr: number, outPtr: number, count: numbe
   };
   const leftMs = () => timers.reduce((ms, t) => Math.min(ms, Math.ceil(Number(t.deadline - clock.peek(t.clockId)) / 1e6)), Infinity);
 
+  let seen = cx.signal.epoch();
   let events = check();
   if (events === null && clock.deterministic && timers.length > 0) {
     // Virtual time: a sleep takes no real time, the clock jumps to the first deadline.
@@ -113,18 +109,20 @@ function pollOneoff(cx: HostContext, inPtr: number, outPtr: number, count: numbe
     clock.advance(first.deadline - clock.peek(first.clockId));
     events = check();
   }
-  let slice = 1;
   while (events === null) {
-    const wait = fds.length > 0 ? Math.min(slice, leftMs()) : leftMs();
-    if (cx.signal.wait(Math.max(1, Math.min(wait, 1e9)))) {
+    if (cx.signal.requested()) {
       const deadlines: Record<number, string> = {};
       for (const t of timers) deadlines[t.index] = String(t.deadline);
       cx.pendingPoll = { key: keyOf(cx, inPtr, count), deadlines };
+      cx.stdin?.withdraw();
       throw new FreezeInterrupt();
     }
-    slice = Math.min(20, slice * 2);
+    cx.signal.sleep(seen, Math.max(1, leftMs()));
+    seen = cx.signal.epoch();
     events = check();
   }
+  // A stdin want still out ends with the poll: the main thread reads stdin only while asked.
+  cx.stdin?.withdraw();
   events.forEach((e, i) => writeEvent(mem.dv, outPtr + i * SIZEOF.event, e));
   mem.putU32(neventsPtr, events.length);
   return ERRNO.SUCCESS;

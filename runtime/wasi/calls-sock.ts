@@ -1,13 +1,12 @@
 /** sock_* calls on pre-opened listeners (`--listen`) and the connections they accept. */
 import { type CallTable, type HostContext, u32 } from './context.js';
-import { ERRNO, FDFLAGS, RIGHTS, SDFLAGS_ALL } from './defs.js';
+import { ERRNO, FDFLAGS, RIFLAGS, RIGHTS, SDFLAGS_ALL } from './defs.js';
 import type { Handle, SocketHandle } from './handles.js';
 import { gather, scatter } from './memory.js';
 
 export const RIGHTS_LISTENER = RIGHTS.SOCK_ACCEPT | RIGHTS.FD_FDSTAT_SET_FLAGS | RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE;
 export const RIGHTS_SOCKET = RIGHTS.FD_READ | RIGHTS.FD_WRITE | RIGHTS.SOCK_SHUTDOWN | RIGHTS.FD_FDSTAT_SET_FLAGS |
   RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE;
-const RECV_PEEK = 1;
 
 /** A connection handle, or the errno for what `h` is instead. */
 function connection(h: Handle): SocketHandle | number {
@@ -35,8 +34,8 @@ export function sockCalls(cx: HostContext): CallTable {
       const list = mem.iovecs(u32(iovs), count >>> 0);
       mem.check(u32(outLen), 4);
       mem.check(u32(outFlags), 2);
-      // RECV_WAITALL is treated as a plain read: waiting for more after bytes were taken could not give way to a freeze.
-      const n = scatter(mem.u8, list, (tmp) => cx.sockets!.recv(cx, h, tmp, (riFlags & RECV_PEEK) !== 0));
+      const options = { peek: (riFlags & RIFLAGS.RECV_PEEK) !== 0, waitAll: (riFlags & RIFLAGS.RECV_WAITALL) !== 0 };
+      const n = scatter(mem.u8, list, (tmp) => cx.sockets!.recv(cx, h, tmp, options));
       mem.putU32(u32(outLen), n);
       mem.dv.setUint16(u32(outFlags), 0, true);
       return ERRNO.SUCCESS;

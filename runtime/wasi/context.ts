@@ -11,6 +11,7 @@ import type { HandleTable, DirHandle, FileHandle, Handle, Mount } from './handle
 import { GuestMemory } from './memory.js';
 import type { Entropy } from './random.js';
 import type { SocketClient } from './sockets.js';
+import type { StdinClient } from './stdin.js';
 
 /** A poll_oneoff that gave way to a freeze: its absolute deadlines, reused when the same call re-runs. */
 export interface PendingPoll {
@@ -44,6 +45,8 @@ export class HostContext implements HostParts {
   signal: FreezeSignal = NO_FREEZE_SIGNAL;
   /** The worker's end of the socket bridge, when the process has listeners. */
   sockets: SocketClient | undefined;
+  /** The worker's end of the stdin bridge, when stdin is a pipe, socket or terminal. */
+  stdin: StdinClient | undefined;
 
   constructor(p: HostParts) {
     this.args = p.args;
@@ -56,20 +59,21 @@ export class HostContext implements HostParts {
   }
 
   /**
-   * Blocks until `attempt` returns a value, waiting in slices (1 ms growing to 20 ms; the socket
-   * bridge also wakes the wait). When a freeze is requested, `beforeInterrupt` runs and the call
-   * gives way with FreezeInterrupt — so `attempt` must have had no effect while it returned null.
+   * Blocks until `attempt` returns a value. It is tried again whenever the signal's epoch moves (a
+   * bridge message or a freeze request), never on a timer. When a freeze is requested,
+   * `beforeInterrupt` runs and the call gives way with FreezeInterrupt — so `attempt` must have had
+   * no effect on the guest while it returned null.
    */
   block<T>(attempt: () => T | null, beforeInterrupt?: () => void): T {
-    let slice = 1;
     for (;;) {
+      const seen = this.signal.epoch();
       const v = attempt();
       if (v !== null) return v;
-      if (this.signal.wait(slice)) {
+      if (this.signal.requested()) {
         beforeInterrupt?.();
         throw new FreezeInterrupt();
       }
-      slice = Math.min(20, slice * 2);
+      this.signal.sleep(seen);
     }
   }
 

@@ -61,6 +61,8 @@ export const PREOPENTYPE_DIR = 0;
 /** advice values are 0 (normal) … 5 (noreuse). */
 export const ADVICE_MAX = 5;
 export const SDFLAGS_ALL = 3;
+/** sock_recv's ri_flags. */
+export const RIFLAGS = { RECV_PEEK: 1, RECV_WAITALL: 2 } as const;
 
 export const SIZEOF = {
   iovec: 8, fdstat: 24, filestat: 64, prestat: 8, dirent: 24, subscription: 48, event: 32,

@@ -23,10 +23,11 @@ export interface StdioHandle extends HandleBase {
   hostFd: number;
   /** Bytes taken from the host stream (stdin: including `pending`) or written to it so far. */
   offset: number;
-  /** stdin: bytes taken from the host (by a poll_oneoff readiness check) that the guest has not read yet. */
+  /**
+   * stdin: bytes taken from the host that the guest has not read yet (a poll_oneoff readiness
+   * check's, or what the stdin bridge read); never empty (undefined instead).
+   */
   pending?: Uint8Array;
-  /** How to read hostFd without blocking (made on first use; not captured). */
-  source?: { tryRead(dst: Uint8Array): number | null };
 }
 
 /** A preopened mount root or a directory opened with path_open. */

@@ -14,6 +14,7 @@ import { HostContext, type HostParts } from './context.js';
 import { errnoOf } from './errno.js';
 import type { StdioHandle } from './handles.js';
 import { SocketClient } from './sockets.js';
+import { StdinClient } from './stdin.js';
 import type { HostCapture, WasiConfig, WasiFunction, WasiRestoreOptions } from './types.js';
 
 export { ProcExit } from './calls-env.js';
@@ -29,6 +30,7 @@ export class WasiHost {
   constructor(config: WasiConfig, parts?: HostParts) {
     this.cx = new HostContext(parts ?? freshParts(config));
     if (config.sockets !== undefined) this.cx.sockets = new SocketClient(config.sockets.port, config.sockets.addresses);
+    if (config.stdinBridge !== undefined) this.cx.stdin = new StdinClient(config.stdinBridge.port);
     this.imports = this.makeImports();
   }
 
@@ -36,7 +38,7 @@ export class WasiHost {
     this.cx.mem.set(memory);
   }
 
-  /** Lets blocking calls (sleeps, stdin, accept/recv) wake for a freeze request and give way to it. */
+  /** Lets blocking calls (sleeps, stdin, accept/recv) wake for bridge messages and give way to a freeze. */
   setFreezeSignal(signal: FreezeSignal): void {
     this.cx.signal = signal;
   }
@@ -53,12 +55,18 @@ export class WasiHost {
 
   /** Bytes of stdin taken from the host stream (carried across thaws; for inspect and tests). */
   get stdinOffset(): number {
-    const stdin = this.cx.table.entries().find(([, h]) => h.kind === 'stdio' && h.stream === 0);
-    return stdin ? (stdin[1] as StdioHandle).offset : 0;
+    return this.stdinHandle()?.offset ?? 0;
   }
 
-  /** The whole WASI state as JSON plus file blobs. Reads only: the host is unchanged. */
+  private stdinHandle(): StdioHandle | undefined {
+    const stdin = this.cx.table.entries().find(([, h]) => h.kind === 'stdio' && h.stream === 0);
+    return stdin?.[1] as StdioHandle | undefined;
+  }
+
+  /** The whole WASI state as JSON plus file blobs. The guest's view of the host is unchanged. */
   capture(): HostCapture {
+    // Every byte the stdin bridge took from the host must be in the snapshot, and none may come later.
+    this.cx.stdin?.settle(this.cx, this.stdinHandle());
     return captureHost(this.cx);
   }
 
@@ -73,6 +81,7 @@ export class WasiHost {
       env: state.env,
       mounts: [...parts.mounts.values()].map((m) => m.spec),
       ...(options.sockets ? { sockets: options.sockets } : {}),
+      ...(options.stdinBridge ? { stdinBridge: options.stdinBridge } : {}),
     };
     return new WasiHost(config, parts);
   }

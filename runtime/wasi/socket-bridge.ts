@@ -3,12 +3,12 @@
  *
  * Design: Node has no synchronous socket API and the guest runs synchronously in a worker thread,
  * so the main thread owns the net.Servers and every connection. It forwards connections, data and
- * EOF to the worker as messages on a MessageChannel and then wakes the worker's wait with
- * Atomics.notify on the process's control flag (the same word freeze requests are signalled on).
- * The worker drains the messages synchronously (receiveMessageOnPort) inside its blocking calls,
- * which wait in slices and give way to a freeze (FreezeInterrupt), so neither a blocked accept/recv
- * nor a freeze request ever blocks the main thread. Sends go the other way as messages and are
- * written by the main thread (buffered, no backpressure towards the guest).
+ * EOF to the worker as messages on a MessageChannel and then wakes the worker (the wake epoch on
+ * the process's control word, which freeze requests move too). The worker drains the messages
+ * synchronously (receiveMessageOnPort) inside its blocking calls, which sleep on that epoch and give
+ * way to a freeze (FreezeInterrupt), so neither a blocked accept/recv nor a freeze request ever
+ * blocks the main thread. Sends go the other way as messages and are written by the main thread
+ * (buffered, no backpressure towards the guest).
  *
  * Freeze policy: a process with open (or accepted-but-not-yet-taken) connections refuses to freeze
  * (WmigError BUSY, it keeps running); between connections it freezes, and on thaw its listeners
@@ -18,6 +18,7 @@ import net from 'node:net';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { WmigError } from '../errors.js';
 import type { BridgeCommand, BridgeEvent, BridgeInit } from './sockets.js';
+import type { HostBridge } from './types.js';
 
 /** "HOST:PORT", "[V6]:PORT" or "PORT" (127.0.0.1); port 0 picks a free port. */
 export function parseListenAddress(value: string): { host: string; port: number } {
@@ -39,11 +40,11 @@ const LISTEN_FAILURES: Record<string, string> = {
 
 const formatAddress = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
-export class SocketBridge {
+export class SocketBridge implements HostBridge {
   private readonly channel = new MessageChannel();
   private readonly conns = new Map<number, net.Socket>();
   private nextId = 1;
-  private flag: Int32Array | undefined;
+  private wake: () => void = () => {};
   private closed = false;
 
   private constructor(private readonly servers: net.Server[], readonly addresses: string[]) {
@@ -58,7 +59,8 @@ export class SocketBridge {
     try {
       for (const address of addresses) {
         const { host, port } = parseListenAddress(address);
-        const server = net.createServer({ pauseOnConnect: false });
+        // allowHalfOpen: a peer that shuts down its sending side still gets the guest's answer.
+        const server = net.createServer({ pauseOnConnect: false, allowHalfOpen: true });
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
           server.listen({ host, port, exclusive: true }, () => {
@@ -83,15 +85,18 @@ export class SocketBridge {
     return { port: this.channel.port2, addresses: this.addresses };
   }
 
-  /** The Int32 word the worker waits on; notified after every event. */
-  attach(flag: Int32Array): void {
-    this.flag = flag;
+  get workerPort() {
+    return this.channel.port2;
+  }
+
+  attach(wake: () => void): void {
+    this.wake = wake;
   }
 
   private post(event: BridgeEvent): void {
     if (this.closed) return;
     this.channel.port1.postMessage(event);
-    if (this.flag) Atomics.notify(this.flag, 0);
+    this.wake();
   }
 
   private onConnection(listener: number, socket: net.Socket): void {

@@ -2,13 +2,12 @@
  * The worker's end of the socket bridge (see socket-bridge.ts for the design). Node has no
  * synchronous socket API, so the main thread owns the listening servers and the connections and
  * forwards their events as messages; the guest's thread drains them synchronously with
- * receiveMessageOnPort while it waits (in slices, woken early by the bridge, giving way to a
- * freeze). Sends are posted to the main thread and never block (no backpressure: the main thread
- * buffers).
+ * receiveMessageOnPort while it waits (woken by the bridge, giving way to a freeze). Sends are
+ * posted to the main thread and never block (no backpressure: the main thread buffers).
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { HostContext } from './context.js';
-import { ERRNO } from './defs.js';
+import { ERRNO, FDFLAGS } from './defs.js';
 import { WasiError } from './errno.js';
 import type { ListenerHandle, SocketHandle } from './handles.js';
 
@@ -101,12 +100,21 @@ export class SocketClient {
     return c.eof || c.readShut ? 0 : null;
   }
 
-  /** One read of up to dst.length bytes (0 at EOF); `peek` leaves them in the buffer. */
-  recv(cx: HostContext, h: SocketHandle, dst: Uint8Array, peek: boolean, nonblocking = (h.fdflags & 4) !== 0): number {
+  /**
+   * One read of up to dst.length bytes (0 at EOF); `peek` leaves them in the buffer. `waitAll`
+   * (RECV_WAITALL) waits until the buffer holds dst.length bytes or the stream has ended, taking
+   * nothing meanwhile, so the wait can give way to a freeze like any other; a non-blocking
+   * receive returns what is there either way.
+   */
+  recv(cx: HostContext, h: SocketHandle, dst: Uint8Array, options: { peek?: boolean; waitAll?: boolean } = {}): number {
     const c = h.conn as Connection;
-    const attempt = () => (this.available(h) === null ? null : true);
-    if (nonblocking) {
-      if (attempt() === null) throw new WasiError(ERRNO.AGAIN, 'no data');
+    const wanted = options.waitAll ? dst.length : 1;
+    const attempt = () => {
+      const n = this.available(h);
+      return n !== null && (n >= wanted || c.eof || c.readShut) ? true : null;
+    };
+    if ((h.fdflags & FDFLAGS.NONBLOCK) !== 0) {
+      if (this.available(h) === null) throw new WasiError(ERRNO.AGAIN, 'no data');
     } else {
       cx.block(attempt);
     }
@@ -118,12 +126,12 @@ export class SocketClient {
       const take = Math.min(b.length, dst.length - n);
       dst.set(b.subarray(0, take), n);
       n += take;
-      if (!peek) {
+      if (!options.peek) {
         if (take === b.length) i++;
         else chunks[i] = b.subarray(take);
       } else i++;
     }
-    if (!peek) c.inbound = chunks.slice(i);
+    if (!options.peek) c.inbound = chunks.slice(i);
     return n;
   }
 

@@ -1,4 +1,5 @@
 /** The contract between the WASI host and the rest of the runtime (engine, process, CLI). */
+import type { MessagePort } from 'node:worker_threads';
 
 /** A guest directory bound to a backend. Re-bound by guest path on thaw. */
 export interface MountSpec {
@@ -19,6 +20,21 @@ export interface MountSpec {
 /** The listening sockets of a process (see socket-bridge.ts); the port must be transferred to the worker. */
 export type { BridgeInit } from './sockets.js';
 import type { BridgeInit } from './sockets.js';
+
+/** The guest's stdin read by the main thread (see stdin-bridge.ts); the port must be transferred to the worker. */
+export interface StdinInit {
+  port: MessagePort;
+}
+
+/** The main-thread end of a bridge to the worker. */
+export interface HostBridge {
+  /** The worker's end: it goes into the worker's transfer list. */
+  readonly workerPort: MessagePort;
+  /** How to wake the worker after a message (its blocking calls sleep on the control word). */
+  attach(wake: () => void): void;
+  /** The process ended or was frozen. */
+  close(): void;
+}
 
 /** Deterministic mode: virtual clocks and random_get from this seed. */
 export interface DeterministicSpec {
@@ -41,6 +57,8 @@ export interface WasiConfig {
   stdio?: StdioSpec;
   /** Listening sockets handed to the guest as fds after the preopens. */
   sockets?: BridgeInit;
+  /** Present when stdin is a pipe, socket or terminal: the main thread reads it for the guest. */
+  stdinBridge?: StdinInit;
   deterministic?: DeterministicSpec;
 }
 
@@ -51,6 +69,7 @@ export interface WasiRestoreOptions {
   stdio?: StdioSpec;
   /** Listening sockets bound on this machine for the snapshot's listeners, in fd order. */
   sockets?: BridgeInit;
+  stdinBridge?: StdinInit;
 }
 
 /** What the host contributes to a snapshot: plain JSON plus file blobs referenced by index. */
