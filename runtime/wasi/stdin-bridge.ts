@@ -3,8 +3,8 @@
  *
  * Design: the guest runs synchronously in a worker that must sleep on the control word (to wake for
  * a freeze request), and Node cannot also wait there for a pipe to become readable. So the worker
- * does not read such a stdin: a guest read that finds nothing asks the main thread for up to N
- * bytes (the size of its read; 4 KiB for a poll_oneoff readiness check) and sleeps. The main thread
+ * does not read such a stdin: a guest read (or a poll_oneoff readiness check) that finds nothing
+ * asks the main thread for up to 64 KiB and sleeps. The main thread
  * reads once — at once if bytes are there, else when libuv reports the fd readable — sends what it
  * got and wakes the worker (the same path as the socket bridge). It never reads unasked: memory
  * stays bounded by one request and flow control is the pipe's own (a writer blocks when it is full).
@@ -16,9 +16,9 @@
  * stdin `offset` — and none is read after. `wmig thaw` replays `pending` before it reads its own
  * stdin, so a pipe shared by the frozen and the thawed process (`… | { wmig run …; wmig thaw …; }`)
  * continues exactly where the frozen guest stopped, and "feed the rest from `offset`" stays right.
- * Read-ahead the guest never asked for in a read exists only as a poll's (up to 4 KiB) or a
- * NONBLOCK read's standing request (up to its size); like bytes a native program buffered, it is
- * lost only if the guest exits without reading it.
+ * A request reads ahead up to 64 KiB whatever the guest's read size (a round trip per 1 KiB stdio
+ * read made piped input 2.5× slower); like bytes a native program's stdio buffered, what the guest
+ * never reads is lost only if it exits without reading it.
  *
  * The fd is re-opened through /proc/self/fd (a new open file description on the same pipe or
  * terminal), because libuv makes what it reads O_NONBLOCK and the shared description belongs to the
