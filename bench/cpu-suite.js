@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WASI } from 'node:wasi';
 import { DEVNULL, ROOT, CACHE_DIR, QUIET_STDIO } from './lib/env.js';
+import { fullGc } from './lib/gc.js';
 import { instrumentedFunctionCount } from './cpu-suite-count.js';
 import { median, percentile, ms, table } from './lib/stats.js';
 
@@ -75,6 +76,9 @@ function runOnce(program, variant) {
   };
   const imports = { ...wasi.getImportObject(), wmig };
   variant.preemptCalls = 0;
+  // A clean heap per sample; it also finalizes the last run's node:wasi WASI object here, not inside
+  // the next run, where Node 20 intermittently crashes (nodejs/node#52402; seen here as a segfault).
+  fullGc();
   const c0 = cpuMs();
   const instance = new WebAssembly.Instance(variant.module, imports);
   const code = wasi.start(instance);
