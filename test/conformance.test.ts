@@ -77,6 +77,9 @@ const NODE: Record<string, PeerOutcome> = {
       'sock_recv file NOTSOCK', 'sock_send file NOTSOCK', 'sock_accept file NOTSOCK',
     ],
   },
+  // fd_tell needs FD_TELL even with FD_SEEK (witx: FD_SEEK implies FD_TELL), and every fd_seek needs
+  // FD_SEEK (witx: one that leaves the offset alone, CUR 0, needs only FD_TELL).
+  rights: { status: 1, fail: ['fd_seek CUR 0 with only FD_TELL', 'fd_tell with FD_SEEK (which implies FD_TELL)'] },
   proc_exit: { status: 3, fail: [] },
 };
 
@@ -94,7 +97,7 @@ const WASMER: Record<string, PeerOutcome> = {
   // The preopen is named "data" (given "/data"); fd_prestat_get on stdout succeeds (BADF); a short
   // name buffer is not an error; then fd_advise traps.
   fd_misc: { status: 134, fail: ['prestat name len', 'prestat_dir_name value', 'prestat_get stdout BADF', 'prestat_dir_name short buffer'] },
-  // Clearing APPEND with fd_fdstat_set_flags does not stop appending; rights are not enforced.
+  // Clearing APPEND with fd_fdstat_set_flags does not stop appending; a missing right is ACCES (NOTCAPABLE).
   fdstat: { status: 1, fail: ['write without APPEND at offset', 'read without FD_READ right'] },
   // fd_filestat_set_times or a later call traps.
   filestat: { status: 134, fail: [] },
@@ -128,6 +131,14 @@ const WASMER: Record<string, PeerOutcome> = {
   rust_env: { status: 134, fail: [] },
   // Exits 1 before printing anything through libc (its sock_* results are not seen).
   sock: { status: 1, fail: [] },
+  // A missing right is ACCES (NOTCAPABLE), also for a seek that FD_TELL allows; then poll_oneoff traps.
+  rights: {
+    status: 134,
+    fail: [
+      'fd_read without FD_READ', 'fd_read without FD_READ after renumber', 'fd_write without FD_WRITE', 'fd_seek without FD_SEEK',
+      'fd_seek CUR 0 with only FD_TELL', 'fd_pread without FD_SEEK', 'fd_pwrite without FD_SEEK', 'fd_pread without FD_READ',
+    ],
+  },
   proc_exit: { status: 3, fail: [] },
 };
 

@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WmigError } from '../runtime/errors.js';
-import { ERRNO, FDFLAGS, FILETYPE, OFLAGS, WHENCE, CLOCKID, EVENTTYPE } from '../runtime/wasi/defs.js';
+import { ERRNO, FDFLAGS, FILETYPE, FSTFLAGS, OFLAGS, RIGHTS, RIGHTS_ALL, WHENCE, CLOCKID, EVENTTYPE } from '../runtime/wasi/defs.js';
 import { ProcExit, WasiHost } from '../runtime/wasi/host.js';
+import { NEEDS, RIGHTS_MODIFY } from '../runtime/wasi/rights.js';
 import type { MountSpec, WasiConfig } from '../runtime/wasi/types.js';
 import { Guest, READ_RIGHTS, dec, enc } from './helpers/wasi-guest.js';
 
@@ -135,7 +136,7 @@ describe.each(backends)('file operations on %s', (_name, mount) => {
     const fd = g.open(3, 't', OFLAGS.CREAT);
     g.write(fd, '12345');
     const ro = g.open(3, 't', 0, { rights: READ_RIGHTS });
-    expect(g.write(ro, 'x')).toBe(-ERRNO.BADF);
+    expect(g.write(ro, 'x')).toBe(-ERRNO.NOTCAPABLE);
     expect(g.read(ro, 10)).toBe('12345');
     const tr = g.open(3, 't', OFLAGS.TRUNC);
     expect(g.filestat(tr).size).toBe(0n);
@@ -330,7 +331,7 @@ describe('process state', () => {
       expect(g.read(0, 3)).toBe('abc');
       expect(g.host.stdinOffset).toBe(3);
       expect(g.write(1, 'out!')).toBe(4);
-      expect(g.write(0, 'x')).toBe(-ERRNO.BADF);
+      expect(g.write(0, 'x')).toBe(-ERRNO.NOTCAPABLE); // stdin has no FD_WRITE
       expect(g.call('fd_seek', 1, 0n, WHENCE.SET, 16)).toBe(ERRNO.SPIPE);
       expect(fs.readFileSync(outPath, 'utf8')).toBe('out!');
       const { host } = roundTrip(g.host);
@@ -493,5 +494,136 @@ describe('stdio on a non-blocking pipe', () => {
     const r = spawnSync('bash', ['-c', `"${viteNode}" "${script}" | (sleep 1; wc -c)`], { encoding: 'utf8' });
     expect(r.stderr).toContain('errno=0 written=2000000');
     expect(r.stdout.trim()).toBe('2000000');
+  });
+});
+
+describe('rights (runtime/wasi/rights.ts)', () => {
+  type Case = [what: string, on: 'file' | 'dir', needs: bigint, call: (g: Guest, fd: number) => number];
+  /** A poll_oneoff with one fd subscription; returns the event's errno. */
+  const pollFd = (g: Guest, fd: number, type: number) => {
+    g.u8.fill(0, 0, 48);
+    g.dv.setBigUint64(0, 1n, true);
+    g.dv.setUint8(8, type);
+    g.dv.setUint32(16, fd, true);
+    expect(g.call('poll_oneoff', 0, 1024, 1, 2048)).toBe(ERRNO.SUCCESS);
+    return g.dv.getUint16(1024 + 8, true);
+  };
+  const opened = (g: Guest, dir: number, oflags: number, fdflags = 0) =>
+    g.call('path_open', dir, 0, ...g.str('x'), oflags, READ_RIGHTS, READ_RIGHTS, fdflags, 16);
+  /** Calls on a file d/x or on the directory d (holding x) of a memfs /data, every fd right needs. */
+  const CASES: Case[] = [
+    ['fd_advise', 'file', NEEDS.fd_advise, (g, fd) => g.call('fd_advise', fd, 0n, 0n, 0)],
+    ['fd_allocate', 'file', NEEDS.fd_allocate, (g, fd) => g.call('fd_allocate', fd, 0n, 1n)],
+    ['fd_datasync', 'file', NEEDS.fd_datasync, (g, fd) => g.call('fd_datasync', fd)],
+    ['fd_fdstat_set_flags', 'file', NEEDS.fd_fdstat_set_flags, (g, fd) => g.call('fd_fdstat_set_flags', fd, 0)],
+    ['fd_filestat_get', 'file', NEEDS.fd_filestat_get, (g, fd) => g.call('fd_filestat_get', fd, 256)],
+    ['fd_filestat_set_size', 'file', NEEDS.fd_filestat_set_size, (g, fd) => g.call('fd_filestat_set_size', fd, 0n)],
+    ['fd_filestat_set_times', 'file', NEEDS.fd_filestat_set_times, (g, fd) => g.call('fd_filestat_set_times', fd, 0n, 0n, FSTFLAGS.MTIM_NOW)],
+    ['fd_filestat_set_times on a directory', 'dir', NEEDS.fd_filestat_set_times, (g, fd) => g.call('fd_filestat_set_times', fd, 0n, 0n, FSTFLAGS.MTIM_NOW)],
+    ['fd_pread', 'file', NEEDS.fd_pread, (g, fd) => g.call('fd_pread', fd, 64, 1, 0n, 16)],
+    ['fd_pwrite', 'file', NEEDS.fd_pwrite, (g, fd) => g.call('fd_pwrite', fd, 64, 1, 0n, 16)],
+    ['fd_read', 'file', NEEDS.fd_read, (g, fd) => g.call('fd_read', fd, 64, 1, 16)],
+    ['fd_readdir', 'dir', NEEDS.fd_readdir, (g, fd) => g.call('fd_readdir', fd, 4096, 256, 0n, 16)],
+    ['fd_seek', 'file', NEEDS.fd_seek, (g, fd) => g.call('fd_seek', fd, 1n, WHENCE.SET, 16)],
+    ['fd_seek CUR 0 (the offset stays: FD_TELL)', 'file', NEEDS.fd_tell, (g, fd) => g.call('fd_seek', fd, 0n, WHENCE.CUR, 16)],
+    ['fd_sync', 'file', NEEDS.fd_sync, (g, fd) => g.call('fd_sync', fd)],
+    ['fd_tell', 'file', NEEDS.fd_tell, (g, fd) => g.call('fd_tell', fd, 16)],
+    ['fd_write', 'file', NEEDS.fd_write, (g, fd) => g.call('fd_write', fd, 64, 1, 16)],
+    ['path_create_directory', 'dir', NEEDS.path_create_directory, (g, fd) => g.call('path_create_directory', fd, ...g.str('new'))],
+    ['path_filestat_get', 'dir', NEEDS.path_filestat_get, (g, fd) => g.call('path_filestat_get', fd, 0, ...g.str('x'), 256)],
+    ['path_filestat_set_times', 'dir', NEEDS.path_filestat_set_times, (g, fd) => g.call('path_filestat_set_times', fd, 0, ...g.str('x'), 0n, 0n, FSTFLAGS.MTIM_NOW)],
+    ['path_link from', 'dir', NEEDS.path_link.from, (g, fd) => g.call('path_link', fd, 0, ...g.str('x'), 3, ...g.str('linked', 2048))],
+    ['path_link to', 'dir', NEEDS.path_link.to, (g, fd) => g.call('path_link', 3, 0, ...g.str('d/x'), fd, ...g.str('linked', 2048))],
+    ['path_open', 'dir', NEEDS.path_open.always, (g, fd) => opened(g, fd, 0)],
+    ['path_open O_CREAT', 'dir', NEEDS.path_open.creat, (g, fd) => opened(g, fd, OFLAGS.CREAT)],
+    ['path_open O_TRUNC', 'dir', NEEDS.path_open.trunc, (g, fd) => opened(g, fd, OFLAGS.TRUNC)],
+    ['path_open DSYNC', 'dir', NEEDS.path_open.dsync, (g, fd) => opened(g, fd, 0, FDFLAGS.DSYNC)],
+    ['path_open RSYNC', 'dir', NEEDS.path_open.rsyncOrSync, (g, fd) => opened(g, fd, 0, FDFLAGS.RSYNC)],
+    ['path_open SYNC', 'dir', NEEDS.path_open.rsyncOrSync, (g, fd) => opened(g, fd, 0, FDFLAGS.SYNC)],
+    ['path_readlink', 'dir', NEEDS.path_readlink, (g, fd) => g.call('path_readlink', fd, ...g.str('x'), 4096, 64, 16)],
+    ['path_remove_directory', 'dir', NEEDS.path_remove_directory, (g, fd) => g.call('path_remove_directory', fd, ...g.str('x'))],
+    ['path_rename from', 'dir', NEEDS.path_rename.from, (g, fd) => g.call('path_rename', fd, ...g.str('x'), 3, ...g.str('moved', 2048))],
+    ['path_rename to', 'dir', NEEDS.path_rename.to, (g, fd) => g.call('path_rename', 3, ...g.str('d/x'), fd, ...g.str('moved', 2048))],
+    ['path_symlink', 'dir', NEEDS.path_symlink, (g, fd) => g.call('path_symlink', ...g.str('x', 2048), fd, ...g.str('sym'))],
+    ['path_unlink_file', 'dir', NEEDS.path_unlink_file, (g, fd) => g.call('path_unlink_file', fd, ...g.str('x'))],
+    ['poll_oneoff FD_READ', 'file', NEEDS.poll_oneoff.read, (g, fd) => pollFd(g, fd, EVENTTYPE.FD_READ)],
+    ['poll_oneoff FD_WRITE', 'file', NEEDS.poll_oneoff.write, (g, fd) => pollFd(g, fd, EVENTTYPE.FD_WRITE)],
+  ];
+  /** A fresh guest with /data/d/x ("data") and a handle with every right on the file or the directory. */
+  const setup = (on: 'file' | 'dir') => {
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/data', kind: 'memory' }] }));
+    g.ok('path_create_directory', 3, ...g.str('d'));
+    g.write(g.open(3, 'd/x', OFLAGS.CREAT), 'data');
+    g.dv.setUint32(64, 8192, true); // one 4-byte iovec for reads and writes
+    g.dv.setUint32(68, 4, true);
+    return { g, fd: on === 'file' ? g.open(3, 'd/x') : g.open(3, 'd', OFLAGS.DIRECTORY) };
+  };
+  const bits = (rights: bigint) => Array.from({ length: 64 }, (_, i) => 1n << BigInt(i)).filter((b) => rights & b);
+
+  it.each(CASES)('%s needs its right: NOTCAPABLE without it (each right it needs alone), not with all', (_what, on, needs, call) => {
+    expect(needs).not.toBe(0n);
+    for (const right of bits(needs)) {
+      const { g, fd } = setup(on);
+      const dropped = right === RIGHTS.FD_TELL ? right | RIGHTS.FD_SEEK : right; // FD_SEEK implies FD_TELL
+      g.ok('fd_fdstat_set_rights', fd, RIGHTS_ALL & ~dropped, RIGHTS_ALL);
+      expect(call(g, fd), `without right ${right}`).toBe(ERRNO.NOTCAPABLE);
+    }
+    const { g, fd } = setup(on);
+    expect(call(g, fd)).not.toBe(ERRNO.NOTCAPABLE);
+  });
+
+  it('NEEDS lists every call on fds but those that need no right; the cases cover it (sock_*: wasi-runtime.test.ts)', () => {
+    const noRight = ['fd_close', 'fd_fdstat_get', 'fd_fdstat_set_rights', 'fd_prestat_dir_name', 'fd_prestat_get', 'fd_renumber'];
+    const onFds = Object.keys(makeHost({ mounts: [] }).imports).filter((n) => /^(fd|path|sock|poll)_/.test(n) && !noRight.includes(n));
+    expect(onFds.sort()).toEqual(Object.keys(NEEDS).sort());
+    const covered = new Set(CASES.map(([what]) => what.split(' ')[0]));
+    expect(Object.keys(NEEDS).filter((n) => !n.startsWith('sock_') && !covered.has(n))).toEqual([]);
+  });
+
+  it('fd_fdstat_set_rights only drops rights; dropped rights survive a capture and restore', () => {
+    const { g, fd } = setup('file');
+    const fewer = RIGHTS_ALL & ~(RIGHTS.FD_READ | RIGHTS.FD_SEEK);
+    g.ok('fd_fdstat_set_rights', fd, fewer, RIGHTS.FD_READ);
+    expect(g.call('fd_fdstat_set_rights', fd, RIGHTS_ALL, RIGHTS.FD_READ)).toBe(ERRNO.NOTCAPABLE);
+    expect(g.call('fd_fdstat_set_rights', fd, fewer, RIGHTS.FD_READ | RIGHTS.FD_WRITE)).toBe(ERRNO.NOTCAPABLE);
+    g.ok('fd_fdstat_set_rights', 3, RIGHTS_ALL, READ_RIGHTS); // the preopen no longer passes on write rights
+    const { host, files } = roundTrip(g.host);
+    const g2 = new Guest(restore(host, files));
+    g2.dv.setUint32(64, 8192, true);
+    g2.dv.setUint32(68, 4, true);
+    expect(g2.fdstat(fd).rightsBase).toBe(fewer);
+    expect(g2.call('fd_read', fd, 64, 1, 16)).toBe(ERRNO.NOTCAPABLE);
+    expect(g2.call('fd_seek', fd, 1n, WHENCE.SET, 16)).toBe(ERRNO.NOTCAPABLE);
+    expect(g2.call('fd_tell', fd, 16)).toBe(ERRNO.SUCCESS);
+    g2.ok('fd_fdstat_set_rights', fd, fewer & ~RIGHTS.FD_TELL, 0n);
+    expect(g2.call('fd_tell', fd, 16)).toBe(ERRNO.NOTCAPABLE);
+    expect(g2.call('fd_fdstat_set_rights', fd, RIGHTS_ALL, 0n)).toBe(ERRNO.NOTCAPABLE);
+    // path_open asks for no more than the directory passes on.
+    expect(g2.tryOpen(3, 'd/x', 0, { rights: READ_RIGHTS })).toBe(ERRNO.NOTCAPABLE); // inheriting RIGHTS_ALL asked for
+    expect(g2.call('path_open', 3, 0, ...g2.str('d/x'), 0, RIGHTS.FD_WRITE, 0n, 0, 16)).toBe(ERRNO.NOTCAPABLE);
+    expect(g2.call('path_open', 3, 0, ...g2.str('d/x'), 0, RIGHTS.FD_READ, READ_RIGHTS, 0, 16)).toBe(ERRNO.SUCCESS);
+  });
+
+  it('a read-only mount: no rights to modify it; calls that would are ROFS, also where a thaw made it read-only', () => {
+    const src = tmpDir();
+    fs.writeFileSync(path.join(src, 'x'), 'keep');
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/r', kind: 'host', hostPath: src, readOnly: true }] }));
+    expect(g.fdstat(3).rightsBase & RIGHTS_MODIFY).toBe(0n);
+    expect(g.fdstat(3).rightsBase & RIGHTS.PATH_OPEN).toBe(RIGHTS.PATH_OPEN);
+    expect(g.tryOpen(3, 'x', OFLAGS.CREAT, { rights: READ_RIGHTS })).toBe(ERRNO.ROFS); // no PATH_CREATE_FILE, even for an existing file
+    // Asking for every right is fine there (Rust's std does); opening for writing is not.
+    const fd = g.open(3, 'x', 0, { rights: READ_RIGHTS });
+    expect(g.fdstat(fd).rightsBase & RIGHTS_MODIFY).toBe(0n);
+    expect(g.write(fd, 'x')).toBe(-ERRNO.ROFS);
+    expect(g.call('fd_filestat_set_size', fd, 0n)).toBe(ERRNO.ROFS);
+    expect(g.tryOpen(3, 'x')).toBe(ERRNO.ROFS);
+    // Writable at first, bound read-only at the thaw: its handles hold every right, and still may not modify it.
+    const rw = new Guest(makeHost({ mounts: [{ guestPath: '/r', kind: 'host', hostPath: src }] }));
+    const file = rw.open(3, 'x', 0, { rights: READ_RIGHTS }); // (a file open for writing fails such a thaw)
+    const { host, files } = roundTrip(rw.host);
+    const ro = new Guest(restore(host, files, [{ guestPath: '/r', kind: 'host', hostPath: src, readOnly: true }]));
+    expect(ro.pathCall('path_create_directory', 3, 'd')).toBe(ERRNO.ROFS);
+    expect(ro.call('fd_filestat_set_times', file, 0n, 0n, FSTFLAGS.MTIM_NOW)).toBe(ERRNO.ROFS);
+    expect(fs.readFileSync(path.join(src, 'x'), 'utf8')).toBe('keep');
   });
 });

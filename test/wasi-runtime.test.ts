@@ -1,6 +1,7 @@
 /**
  * Issue 3, runtime side: blocking calls that give way to a freeze (sleeps, stdin, accept), poll
- * readiness on stdin, deterministic mode, read-only and carried mounts, pre-opened listening sockets.
+ * readiness on stdin, deterministic mode, read-only and carried mounts, pre-opened listening sockets
+ * (with flow control on sends).
  * Oracle: the uninterrupted run of the same program.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,9 +12,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { describeSnapshot, ExitCode, run, thaw, WmigError, type WmigProcess } from '../dist/runtime/index.js';
 import { parseDir } from '../dist/runtime/cli/options.js';
-import { ERRNO, EVENTTYPE, FDFLAGS, RIFLAGS, SIZEOF } from '../runtime/wasi/defs.js';
+import { ERRNO, EVENTTYPE, FDFLAGS, RIFLAGS, RIGHTS, SIZEOF } from '../runtime/wasi/defs.js';
 import { WasiHost } from '../runtime/wasi/host.js';
+import { RIGHTS_LISTENER, RIGHTS_SOCKET } from '../runtime/wasi/rights.js';
 import { SocketBridge } from '../runtime/wasi/socket-bridge.js';
+import { SEND_HIGH_WATER } from '../runtime/wasi/sockets.js';
 import { StdinBridge } from '../runtime/wasi/stdin-bridge.js';
 import { STDIN_TEXT } from './helpers/examples.js';
 import { stdinConsumed } from './helpers/freeze-thaw.js';
@@ -326,6 +329,36 @@ function get(address: string): Promise<string> {
   });
 }
 
+/**
+ * Reads bulksend's stream (32-bit little-endian words counting from 0) at about `bytesPerSecond`,
+ * pausing the socket to keep to it; resolves at the end with the bytes received and how many words
+ * were not where they belong.
+ */
+function slowReader(port: number, bytesPerSecond: number): Promise<{ bytes: number; misplaced: number }> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const start = Date.now();
+    let bytes = 0;
+    let misplaced = 0;
+    let word = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    s.on('data', (chunk: Buffer) => {
+      const b = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+      const whole = b.length & ~3;
+      for (let at = 0; at < whole; at += 4, word++) if (b.readUInt32LE(at) !== word >>> 0) misplaced++;
+      carry = b.subarray(whole);
+      bytes += chunk.length;
+      const ahead = (bytes / bytesPerSecond) * 1000 - (Date.now() - start);
+      if (ahead > 0) {
+        s.pause();
+        setTimeout(() => s.resume(), ahead);
+      }
+    });
+    s.on('end', () => resolve({ bytes, misplaced: misplaced + carry.length }));
+    s.on('error', reject);
+  });
+}
+
 describe('pre-opened listening sockets (--listen)', () => {
   test('httpcounter frozen between connections and thawed on another port keeps counting', async () => {
     const io = stdioFiles();
@@ -372,18 +405,18 @@ describe('pre-opened listening sockets (--listen)', () => {
     }
   });
 
-  test('poll_oneoff reports listener and connection readiness; accept/recv/send/shutdown on the connection', async () => {
+  test('poll_oneoff reports listener and connection readiness; accept/recv/send/shutdown on the connection; the rights each needs', async () => {
     const bridge = await SocketBridge.listen(['127.0.0.1:0']);
     const host = new WasiHost({ args: ['t'], env: [], mounts: [], sockets: bridge.init });
     const memory = new WebAssembly.Memory({ initial: 1 });
     host.setMemory(memory);
     const dv = new DataView(memory.buffer);
     const call = (name: string, ...a: (number | bigint)[]) => (host.imports[name] as unknown as (...x: (number | bigint)[]) => number)(...a);
-    /** Polls fd for reading with a 1 ms timeout; returns the fd event's nbytes, or null if only the timer fired. */
-    const readable = (fd: number): bigint | null => {
+    /** Polls fd for reading (or writing) with a 1 ms timeout; returns the fd event's nbytes, or null if only the timer fired. */
+    const readable = (fd: number, type: number = EVENTTYPE.FD_READ): bigint | null => {
       new Uint8Array(memory.buffer, 0, 96).fill(0);
       dv.setBigUint64(0, 1n, true);
-      dv.setUint8(8, EVENTTYPE.FD_READ);
+      dv.setUint8(8, type);
       dv.setUint32(16, fd, true);
       dv.setBigUint64(48, 2n, true);
       dv.setUint8(56, EVENTTYPE.CLOCK);
@@ -434,11 +467,26 @@ describe('pre-opened listening sockets (--listen)', () => {
       });
       new Uint8Array(memory.buffer).set(Buffer.from('pong'), 4000);
       dv.setUint32(3104, 4, true);
+      expect(readable(conn, EVENTTYPE.FD_WRITE)).toBe(BigInt(SEND_HIGH_WATER));
       expect(call('sock_send', conn, 3100, 1, 0, 3200)).toBe(ERRNO.SUCCESS);
+      // Until the main thread (this one, here) has written them, the 4 bytes take room.
+      expect(readable(conn, EVENTTYPE.FD_WRITE)).toBe(BigInt(SEND_HIGH_WATER - 4));
       expect(call('sock_shutdown', conn, 2)).toBe(ERRNO.SUCCESS);
       expect(call('sock_send', conn, 3100, 1, 0, 3200)).toBe(ERRNO.PIPE);
       expect(await reply).toBe('pong');
       expect(call('sock_recv', 3, 3100, 1, 0, 3200, 3204)).toBe(ERRNO.NOTCONN);
+      // Each call needs its right (rights.ts NEEDS): without it, NOTCAPABLE.
+      expect(call('fd_fdstat_set_rights', conn, RIGHTS_SOCKET & ~(RIGHTS.FD_READ | RIGHTS.FD_WRITE | RIGHTS.SOCK_SHUTDOWN), 0n)).toBe(ERRNO.SUCCESS);
+      expect(call('sock_recv', conn, 3100, 1, 0, 3200, 3204)).toBe(ERRNO.NOTCAPABLE);
+      expect(call('sock_send', conn, 3100, 1, 0, 3200)).toBe(ERRNO.NOTCAPABLE);
+      expect(call('fd_read', conn, 3100, 1, 3200)).toBe(ERRNO.NOTCAPABLE);
+      expect(call('sock_shutdown', conn, 1)).toBe(ERRNO.NOTCAPABLE);
+      expect(readable(conn)).toBe(0n); // an event at once, with the error
+      expect(dv.getUint16(1024 + 8, true)).toBe(ERRNO.NOTCAPABLE);
+      expect(call('fd_fdstat_set_rights', 3, RIGHTS_LISTENER & ~RIGHTS.SOCK_ACCEPT, 0n)).toBe(ERRNO.SUCCESS);
+      expect(call('sock_accept', 3, 0, 3000)).toBe(ERRNO.NOTCAPABLE);
+      expect(readable(3)).toBe(0n);
+      expect(dv.getUint16(1024 + 8, true)).toBe(ERRNO.NOTCAPABLE);
       expect(call('fd_close', conn)).toBe(ERRNO.SUCCESS);
     } finally {
       client.destroy();
@@ -517,6 +565,61 @@ describe('pre-opened listening sockets (--listen)', () => {
     } finally {
       source.child.kill();
       destination?.child.kill();
+    }
+  });
+
+  // Without flow control the main thread held 3.4 MiB of these 8 MiB (the rest was in the kernel's
+  // socket buffers); it grows with the stream.
+  test('sock_send to a slow reader waits at the high-water mark: the main thread holds at most the mark plus one send; a freeze meanwhile gives way and is refused, no byte lost or repeated', async () => {
+    const io = stdioFiles();
+    let proc: WmigProcess | undefined;
+    try {
+      proc = await run(example('bulksend'), { args: ['8', '64'], listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      const reading = slowReader(Number(proc.listening[0]!.split(':')[1]), 4 << 20);
+      await sleep(500);
+      const refused = await proc.freeze().then(() => undefined, (e: unknown) => e);
+      expect((refused as WmigError).kind).toBe('BUSY');
+      expect(await reading).toEqual({ bytes: 8 << 20, misplaced: 0 });
+      expect(await proc.result).toMatchObject({ state: 'exited', code: 0 });
+      const { bytes, peak } = proc.sendBacklog;
+      expect(bytes).toBe(0);
+      expect(peak).toBeLessThanOrEqual(SEND_HIGH_WATER + (64 << 10));
+      expect(peak).toBeGreaterThanOrEqual(SEND_HIGH_WATER / 2); // the reader was slow enough to hold the guest back
+      expect(io.out()).toBe(`bulksend: listening on fd 3\n${[1, 2, 3, 4, 5, 6, 7, 8].map((i) => `sent ${i} MiB\n`).join('')}done: 8388608 bytes\n`);
+    } finally {
+      await proc?.kill();
+      io.close();
+    }
+  });
+
+  test('a NONBLOCK sock_send takes what fits below the mark, else AGAIN; poll_oneoff reports FD_WRITE only below the mark', async () => {
+    const io = stdioFiles();
+    let proc: WmigProcess | undefined;
+    try {
+      // bulksend exits 1 if a send fails with AGAIN right after poll_oneoff reported the socket writable.
+      proc = await run(example('bulksend'), { args: ['8', '64', 'nonblock'], listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      expect(await slowReader(Number(proc.listening[0]!.split(':')[1]), 8 << 20)).toEqual({ bytes: 8 << 20, misplaced: 0 });
+      expect(await proc.result).toMatchObject({ state: 'exited', code: 0 });
+      expect(proc.sendBacklog.peak).toBeLessThanOrEqual(SEND_HIGH_WATER);
+      expect(io.out()).toMatch(/sent 8 MiB\nwould block: yes\ndone: 8388608 bytes\n$/);
+    } finally {
+      await proc?.kill();
+      io.close();
+    }
+  });
+
+  test('a peer that goes away mid-stream does not leave the guest waiting to send', async () => {
+    const io = stdioFiles();
+    let proc: WmigProcess | undefined;
+    try {
+      proc = await run(example('bulksend'), { args: ['32'], listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      const s = net.connect(Number(proc.listening[0]!.split(':')[1]), '127.0.0.1');
+      s.once('data', () => s.destroy());
+      expect(await proc.result).toMatchObject({ state: 'exited', code: 0 });
+      expect(proc.sendBacklog.bytes).toBe(0);
+    } finally {
+      await proc?.kill();
+      io.close();
     }
   });
 

@@ -102,6 +102,14 @@ export class WmigProcess extends EventEmitter {
     return this.#sockets ? [...this.#sockets.addresses] : [];
   }
 
+  /**
+   * Bytes of the guest's socket sends this process holds, not yet handed to the OS, now and at most
+   * so far: bounded by the send high-water mark plus one send per connection, however slow the peer.
+   */
+  get sendBacklog(): { bytes: number; peak: number } {
+    return this.#sockets?.sendBacklog ?? { bytes: 0, peak: 0 };
+  }
+
   get state(): ProcessState {
     return this.#lifecycle.state;
   }

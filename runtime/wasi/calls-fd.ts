@@ -1,29 +1,21 @@
 /** fd_* calls: reads, writes, seeks, metadata, directory listing. */
 import { type CallTable, type HostContext, u32 } from './context.js';
 import {
-  ADVICE_MAX, ERRNO, FDFLAGS, FDFLAGS_ALL, FILETYPE, RIGHTS, SIZEOF, WHENCE,
+  ADVICE_MAX, ERRNO, FDFLAGS, FDFLAGS_ALL, FILETYPE, SIZEOF, WHENCE,
   writeFdstat, writeFilestat, writePrestatDir, type Iovec,
 } from './defs.js';
 import { WasiError } from './errno.js';
-import type { Handle } from './handles.js';
+import type { FileHandle, Handle } from './handles.js';
 import { putDirents } from './dirents.js';
-import { gather, scatter } from './memory.js';
+import { gather, iovecsLength, scatter, type GuestMemory } from './memory.js';
+import { NEEDS, checkRights } from './rights.js';
 import { readStdin } from './stdin.js';
 import { writeAll } from './stdio.js';
 
 const utf8 = new TextEncoder();
 
-export function readv(cx: HostContext, h: Handle, iovs: Iovec[], position: number | undefined): number {
-  const { mem } = cx;
-  if (h.kind === 'stdio') {
-    cx.requireRight(h, RIGHTS.FD_READ);
-    // One read only: a second could block on a pipe or terminal although data was returned.
-    return scatter(mem.u8, iovs, (tmp) => readStdin(cx, h, tmp));
-  }
-  if (h.kind === 'socket') return scatter(mem.u8, iovs, (tmp) => cx.sockets!.recv(cx, h, tmp));
-  if (h.kind === 'listener') throw new WasiError(ERRNO.NOTCONN, 'read of a listening socket');
-  if (h.kind !== 'file') throw new WasiError(ERRNO.ISDIR, 'read of a directory');
-  cx.requireRight(h, RIGHTS.FD_READ);
+/** Reads into the iovecs at `position`, or at the offset (moving it on), until a read comes up short. */
+function readFile(mem: GuestMemory, h: FileHandle, iovs: Iovec[], position: number | undefined): number {
   const start = position ?? h.offset;
   let total = 0;
   for (const v of iovs) {
@@ -35,10 +27,36 @@ export function readv(cx: HostContext, h: Handle, iovs: Iovec[], position: numbe
   return total;
 }
 
-export function writev(cx: HostContext, h: Handle, iovs: Iovec[], position: number | undefined): number {
+/** Writes the iovecs at `position`, or at the offset (the end with APPEND), moving it on. */
+function writeFile(mem: GuestMemory, h: FileHandle, iovs: Iovec[], position: number | undefined): number {
+  const append = position === undefined && (h.fdflags & FDFLAGS.APPEND) !== 0;
+  const start = position ?? (append ? Number(h.io.stat().size) : h.offset);
+  let total = 0;
+  for (const v of iovs) total += h.io.pwrite(mem.u8, v.buf, v.len, start + total);
+  if (position === undefined) h.offset = start + total;
+  return total;
+}
+
+/** fd_read on any handle. */
+function read(cx: HostContext, h: Handle, iovs: Iovec[]): number {
+  if (h.kind !== 'stdio' && h.kind !== 'socket' && h.kind !== 'file') {
+    throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.ISDIR, `fd_read on a ${h.kind}`);
+  }
+  checkRights(h, NEEDS.fd_read);
+  // One read only: a second could block on a pipe or terminal although data was returned.
+  if (h.kind === 'stdio') return scatter(cx.mem.u8, iovs, (tmp) => readStdin(cx, h, tmp));
+  if (h.kind === 'socket') return scatter(cx.mem.u8, iovs, (tmp) => cx.sockets!.recv(cx, h, tmp));
+  return readFile(cx.mem, h, iovs, undefined);
+}
+
+/** fd_write on any handle. */
+function write(cx: HostContext, h: Handle, iovs: Iovec[]): number {
   const { mem } = cx;
+  if (h.kind !== 'stdio' && h.kind !== 'socket' && h.kind !== 'file') {
+    throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.BADF, `fd_write on a ${h.kind}`);
+  }
+  checkRights(h, NEEDS.fd_write);
   if (h.kind === 'stdio') {
-    cx.requireRight(h, RIGHTS.FD_WRITE);
     let total = 0;
     for (const v of iovs) {
       writeAll(h.hostFd, mem.u8, v.buf, v.len); // iovecs() checked the bounds
@@ -47,16 +65,8 @@ export function writev(cx: HostContext, h: Handle, iovs: Iovec[], position: numb
     h.offset += total;
     return total;
   }
-  if (h.kind === 'socket') return cx.sockets!.send(h, gather(mem.u8, iovs));
-  if (h.kind === 'listener') throw new WasiError(ERRNO.NOTCONN, 'write to a listening socket');
-  if (h.kind !== 'file') throw new WasiError(ERRNO.BADF, 'write to a directory');
-  cx.requireRight(h, RIGHTS.FD_WRITE);
-  const append = position === undefined && (h.fdflags & FDFLAGS.APPEND) !== 0;
-  const start = position ?? (append ? Number(h.io.stat().size) : h.offset);
-  let total = 0;
-  for (const v of iovs) total += h.io.pwrite(mem.u8, v.buf, v.len, start + total);
-  if (position === undefined) h.offset = start + total;
-  return total;
+  if (h.kind === 'socket') return cx.sockets!.send(cx, h, iovecsLength(iovs), (n) => gather(mem.u8, iovs, n));
+  return writeFile(mem, h, iovs, undefined);
 }
 
 function filetypeOf(cx: HostContext, h: Handle): number {
@@ -76,19 +86,18 @@ function filetypeOf(cx: HostContext, h: Handle): number {
 export function fdCalls(cx: HostContext): CallTable {
   const { mem, table } = cx;
   const ok = ERRNO.SUCCESS;
-  const syncFd = (fd: number) => {
-    const h = table.get(fd);
+  const syncFd = (rights: bigint) => (fd: number) => {
+    const h = cx.handle(fd, rights);
     if (h.kind === 'file') h.io.sync();
     return ok;
   };
   return {
     fd_advise: (fd: number, _offset: bigint, _len: bigint, advice: number) => {
-      cx.file(fd);
+      cx.file(fd, NEEDS.fd_advise);
       return advice > ADVICE_MAX ? ERRNO.INVAL : ok; // advice is only a hint
     },
     fd_allocate: (fd: number, offset: bigint, len: bigint) => {
-      const h = cx.file(fd);
-      cx.requireRight(h, RIGHTS.FD_WRITE);
+      const h = cx.file(fd, NEEDS.fd_allocate);
       const end = Number(offset + len);
       if (end > Number(h.io.stat().size)) h.io.truncate(end);
       return ok;
@@ -97,8 +106,8 @@ export function fdCalls(cx: HostContext): CallTable {
       table.close(fd);
       return ok;
     },
-    fd_datasync: syncFd,
-    fd_sync: syncFd,
+    fd_datasync: syncFd(NEEDS.fd_datasync),
+    fd_sync: syncFd(NEEDS.fd_sync),
     fd_fdstat_get: (fd: number, out: number) => {
       const h = table.get(fd);
       const filetype = filetypeOf(cx, h);
@@ -107,59 +116,58 @@ export function fdCalls(cx: HostContext): CallTable {
       return ok;
     },
     fd_fdstat_set_flags: (fd: number, flags: number) => {
-      const h = table.get(fd);
+      const h = cx.handle(fd, NEEDS.fd_fdstat_set_flags);
       if (flags & ~FDFLAGS_ALL) return ERRNO.INVAL;
       h.fdflags = flags;
       return ok;
     },
     fd_fdstat_set_rights: (fd: number, base: bigint, inheriting: bigint) => {
       const h = table.get(fd);
+      // Rights only ever shrink.
       if (base & ~h.rightsBase || inheriting & ~h.rightsInheriting) return ERRNO.NOTCAPABLE;
       h.rightsBase = base;
       h.rightsInheriting = inheriting;
       return ok;
     },
     fd_filestat_get: (fd: number, out: number) => {
-      const st = cx.filestatOf(table.get(fd));
+      const st = cx.filestatOf(cx.handle(fd, NEEDS.fd_filestat_get));
       mem.check(u32(out), SIZEOF.filestat);
       writeFilestat(mem.dv, u32(out), st);
       return ok;
     },
     fd_filestat_set_size: (fd: number, size: bigint) => {
-      const h = cx.file(fd, ERRNO.INVAL);
-      cx.requireRight(h, RIGHTS.FD_WRITE);
-      h.io.truncate(Number(size));
+      cx.file(fd, NEEDS.fd_filestat_set_size, ERRNO.INVAL).io.truncate(Number(size));
       return ok;
     },
     fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, fst: number) => {
       const h = table.get(fd);
       const [a, m] = cx.times(atim, mtim, fst);
       if (h.kind === 'stdio' || h.kind === 'listener' || h.kind === 'socket') return ERRNO.BADF;
-      cx.writable(h.mount);
+      checkRights(h, NEEDS.fd_filestat_set_times);
       if (h.kind === 'file') h.io.setTimes(a, m);
       else h.mount.backend.setTimes(h.rel, true, a, m);
       return ok;
     },
     fd_pread: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
-      const h = cx.file(fd, ERRNO.ISDIR);
-      mem.putU32(u32(out), readv(cx, h, mem.iovecs(u32(iovs), count >>> 0), Number(offset)));
+      const h = cx.file(fd, NEEDS.fd_pread, ERRNO.ISDIR);
+      mem.putU32(u32(out), readFile(mem, h, mem.iovecs(u32(iovs), count >>> 0), Number(offset)));
       return ok;
     },
     fd_pwrite: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
-      const h = cx.file(fd);
-      mem.putU32(u32(out), writev(cx, h, mem.iovecs(u32(iovs), count >>> 0), Number(offset)));
+      const h = cx.file(fd, NEEDS.fd_pwrite);
+      mem.putU32(u32(out), writeFile(mem, h, mem.iovecs(u32(iovs), count >>> 0), Number(offset)));
       return ok;
     },
     fd_read: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);
       const list = mem.iovecs(u32(iovs), count >>> 0);
       mem.check(u32(out), 4); // fail before reading, not after the bytes were consumed
-      mem.putU32(u32(out), readv(cx, h, list, undefined));
+      mem.putU32(u32(out), read(cx, h, list));
       return ok;
     },
     fd_write: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);
-      mem.putU32(u32(out), writev(cx, h, mem.iovecs(u32(iovs), count >>> 0), undefined));
+      mem.putU32(u32(out), write(cx, h, mem.iovecs(u32(iovs), count >>> 0)));
       return ok;
     },
     fd_prestat_get: (fd: number, out: number) => {
@@ -178,7 +186,7 @@ export function fdCalls(cx: HostContext): CallTable {
       return ok;
     },
     fd_readdir: (fd: number, buf: number, bufLen: number, cookie: bigint, usedPtr: number) => {
-      const h = cx.dir(fd);
+      const h = cx.dir(fd, NEEDS.fd_readdir);
       const used = putDirents(mem, u32(buf), bufLen >>> 0, h.mount.backend.readdir(h.rel), Number(cookie));
       mem.putU32(u32(usedPtr), used);
       return ok;
@@ -188,7 +196,7 @@ export function fdCalls(cx: HostContext): CallTable {
       return ok;
     },
     fd_seek: (fd: number, offset: bigint, whence: number, out: number) => {
-      const h = cx.file(fd);
+      const h = cx.file(fd, whence === WHENCE.CUR && offset === 0n ? NEEDS.fd_tell : NEEDS.fd_seek);
       let base: bigint;
       if (whence === WHENCE.SET) base = 0n;
       else if (whence === WHENCE.CUR) base = BigInt(h.offset);
@@ -201,7 +209,7 @@ export function fdCalls(cx: HostContext): CallTable {
       return ok;
     },
     fd_tell: (fd: number, out: number) => {
-      mem.putU64(u32(out), BigInt(cx.file(fd).offset));
+      mem.putU64(u32(out), BigInt(cx.file(fd, NEEDS.fd_tell).offset));
       return ok;
     },
   };

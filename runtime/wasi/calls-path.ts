@@ -1,9 +1,8 @@
 /** path_* calls: open, create, remove, rename, links, metadata. */
-import type { Backend } from '../vfs/backend.js';
 import { type CallTable, type HostContext, u32 } from './context.js';
-import { ERRNO, FDFLAGS, FDFLAGS_ALL, FILETYPE, LOOKUPFLAGS, OFLAGS, RIGHTS, RIGHTS_WRITE, SIZEOF, writeFilestat } from './defs.js';
-import { errnoOf } from './errno.js';
+import { ERRNO, FDFLAGS, FDFLAGS_ALL, FILETYPE, LOOKUPFLAGS, OFLAGS, RIGHTS, SIZEOF, writeFilestat } from './defs.js';
 import type { Handle } from './handles.js';
+import { NEEDS, RIGHTS_MODIFY, RIGHTS_WRITE, openNeeds } from './rights.js';
 
 const utf8 = new TextEncoder();
 
@@ -15,36 +14,27 @@ export function accessOf(rights: bigint, fdflags: number): { read: boolean; writ
   };
 }
 
-function exists(backend: Backend, rel: string, follow: boolean): boolean {
-  try {
-    backend.stat(rel, follow);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === ERRNO.NOENT) return false;
-    throw e;
-  }
-}
-
 function pathOpen(cx: HostContext, fd: number, dirflags: number, ptr: number, len: number, oflags: number,
   rightsBase: bigint, rightsInheriting: bigint, fdflags: number, out: number): number {
-  const p = cx.path(fd, ptr, len);
+  const p = cx.path(fd, openNeeds(oflags, fdflags), ptr, len);
   if (fdflags & ~FDFLAGS_ALL || oflags & ~15) return ERRNO.INVAL;
   const create = (oflags & OFLAGS.CREAT) !== 0;
   const directory = (oflags & OFLAGS.DIRECTORY) !== 0 || p.trailingSlash;
   if (create && directory) return ERRNO.INVAL;
   const follow = (dirflags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
-  // Rights cannot exceed what the directory passes on.
+  const readOnly = p.dir.mount.spec.readOnly === true;
+  // Rights cannot exceed what the directory passes on. A read-only mount passes on none that modify
+  // it, and asking for those there is no error (Rust's std asks for all of them); opening for
+  // writing is (ROFS, below).
+  if ((rightsBase | rightsInheriting) & ~(p.dir.rightsInheriting | (readOnly ? RIGHTS_MODIFY : 0n))) return ERRNO.NOTCAPABLE;
   const base = rightsBase & p.dir.rightsInheriting;
   const inheriting = rightsInheriting & p.dir.rightsInheriting;
   // O_DIRECTORY opens for listing whatever rights were asked for (POSIX opendir is read-only).
-  const access = accessOf(base, fdflags);
+  const access = accessOf(rightsBase, fdflags);
   const read = access.read;
   const write = access.write && !directory;
+  if (write && readOnly) return ERRNO.ROFS;
   const truncate = (oflags & OFLAGS.TRUNC) !== 0;
-  if (p.dir.mount.spec.readOnly) {
-    if (write || truncate) return ERRNO.ROFS;
-    if (create && !exists(p.backend, p.rel, follow)) return ERRNO.ROFS;
-  }
   const opened = p.backend.open(p.rel, { read, write, create, exclusive: (oflags & OFLAGS.EXCL) !== 0, truncate, directory, follow });
   const common = { mount: p.dir.mount, rel: p.rel, fdflags, rightsBase: base, rightsInheriting: inheriting };
   const h: Handle = opened.kind === 'dir'
@@ -62,23 +52,21 @@ function pathOpen(cx: HostContext, fd: number, dirflags: number, ptr: number, le
 export function pathCalls(cx: HostContext): CallTable {
   const { mem } = cx;
   const ok = ERRNO.SUCCESS;
-  /** Two paths for a link or rename: both on one mount (else null: XDEV), which must be writable. */
-  const writablePair = (fromFd: number, fromPtr: number, fromLen: number, toFd: number, toPtr: number, toLen: number) => {
-    const from = cx.path(fromFd, u32(fromPtr), fromLen >>> 0);
-    const to = cx.path(toFd, u32(toPtr), toLen >>> 0);
+  /** Two paths for a link or rename (the rights each directory needs): both on one mount, else null (XDEV). */
+  const pair = (needs: { from: bigint; to: bigint }, fromFd: number, fromPtr: number, fromLen: number, toFd: number, toPtr: number, toLen: number) => {
+    const from = cx.path(fromFd, needs.from, u32(fromPtr), fromLen >>> 0);
+    const to = cx.path(toFd, needs.to, u32(toPtr), toLen >>> 0);
     if (from.dir.mount !== to.dir.mount) return null;
-    cx.writable(to.dir.mount);
     return { backend: from.backend, from: from.rel, to: to.rel };
   };
   return {
     path_create_directory: (fd: number, ptr: number, len: number) => {
-      const p = cx.path(fd, u32(ptr), len >>> 0);
-      cx.writable(p.dir.mount);
+      const p = cx.path(fd, NEEDS.path_create_directory, u32(ptr), len >>> 0);
       p.backend.mkdir(p.rel);
       return ok;
     },
     path_filestat_get: (fd: number, flags: number, ptr: number, len: number, out: number) => {
-      const p = cx.path(fd, u32(ptr), len >>> 0);
+      const p = cx.path(fd, NEEDS.path_filestat_get, u32(ptr), len >>> 0);
       const st = p.backend.stat(p.rel, (flags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0);
       if (p.trailingSlash && st.filetype !== FILETYPE.DIRECTORY) return ERRNO.NOTDIR;
       mem.check(u32(out), SIZEOF.filestat);
@@ -86,23 +74,22 @@ export function pathCalls(cx: HostContext): CallTable {
       return ok;
     },
     path_filestat_set_times: (fd: number, flags: number, ptr: number, len: number, atim: bigint, mtim: bigint, fst: number) => {
-      const p = cx.path(fd, u32(ptr), len >>> 0);
+      const p = cx.path(fd, NEEDS.path_filestat_set_times, u32(ptr), len >>> 0);
       const [a, m] = cx.times(atim, mtim, fst);
-      cx.writable(p.dir.mount);
       p.backend.setTimes(p.rel, (flags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0, a, m);
       return ok;
     },
     path_link: (oldFd: number, _oldFlags: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
-      const pair = writablePair(oldFd, oldPtr, oldLen, newFd, newPtr, newLen);
-      if (pair === null) return ERRNO.XDEV;
-      pair.backend.link(pair.from, pair.to);
+      const paths = pair(NEEDS.path_link, oldFd, oldPtr, oldLen, newFd, newPtr, newLen);
+      if (paths === null) return ERRNO.XDEV;
+      paths.backend.link(paths.from, paths.to);
       return ok;
     },
     path_open: (fd: number, dirflags: number, ptr: number, len: number, oflags: number,
       rightsBase: bigint, rightsInheriting: bigint, fdflags: number, out: number) => pathOpen(
       cx, fd, dirflags, u32(ptr), len >>> 0, oflags, rightsBase, rightsInheriting, fdflags, u32(out)),
     path_readlink: (fd: number, ptr: number, len: number, buf: number, bufLen: number, usedPtr: number) => {
-      const p = cx.path(fd, u32(ptr), len >>> 0);
+      const p = cx.path(fd, NEEDS.path_readlink, u32(ptr), len >>> 0);
       const target = utf8.encode(p.backend.readlink(p.rel));
       const n = Math.min(target.length, bufLen >>> 0);
       mem.bytes(u32(buf), n).set(target.subarray(0, n));
@@ -110,28 +97,25 @@ export function pathCalls(cx: HostContext): CallTable {
       return ok;
     },
     path_remove_directory: (fd: number, ptr: number, len: number) => {
-      const p = cx.path(fd, u32(ptr), len >>> 0);
-      cx.writable(p.dir.mount);
+      const p = cx.path(fd, NEEDS.path_remove_directory, u32(ptr), len >>> 0);
       p.backend.rmdir(p.rel);
       return ok;
     },
     path_rename: (fd: number, oldPtr: number, oldLen: number, newFd: number, newPtr: number, newLen: number) => {
-      const pair = writablePair(fd, oldPtr, oldLen, newFd, newPtr, newLen);
-      if (pair === null) return ERRNO.XDEV;
-      pair.backend.rename(pair.from, pair.to);
+      const paths = pair(NEEDS.path_rename, fd, oldPtr, oldLen, newFd, newPtr, newLen);
+      if (paths === null) return ERRNO.XDEV;
+      paths.backend.rename(paths.from, paths.to);
       return ok;
     },
     path_symlink: (oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number) => {
       const target = mem.string(u32(oldPtr), oldLen >>> 0);
-      const p = cx.path(fd, u32(newPtr), newLen >>> 0);
+      const p = cx.path(fd, NEEDS.path_symlink, u32(newPtr), newLen >>> 0);
       if (target.includes('\0')) return ERRNO.INVAL; // as in paths; no file system can store it
-      cx.writable(p.dir.mount);
       p.backend.symlink(target, p.rel);
       return ok;
     },
     path_unlink_file: (fd: number, ptr: number, len: number) => {
-      const p = cx.path(fd, u32(ptr), len >>> 0);
-      cx.writable(p.dir.mount);
+      const p = cx.path(fd, NEEDS.path_unlink_file, u32(ptr), len >>> 0);
       if (p.trailingSlash) {
         return p.backend.stat(p.rel, false).filetype === FILETYPE.DIRECTORY ? ERRNO.ISDIR : ERRNO.NOTDIR;
       }

@@ -2,12 +2,14 @@
  * poll_oneoff. Clock subscriptions sleep (the sleep wakes for a freeze request; the absolute
  * deadlines are kept in the host state, so after a thaw the re-run call sleeps only what is left);
  * fd subscriptions report real readiness: files always, stdin when bytes were taken for it (kept
- * for the next fd_read) or at its end, sockets when the bridge has a connection or data. A poll
- * that waits sleeps until a deadline or a bridge message, never in slices.
+ * for the next fd_read) or at its end, sockets when the bridge has a connection or data (reading)
+ * or when the connection is below its send high-water mark (writing). A poll that waits sleeps
+ * until a deadline or a bridge message, never in slices.
  */
 import { FreezeInterrupt } from '../engine/interrupt.js';
 import { type CallTable, type HostContext, u32 } from './context.js';
 import { ERRNO, EVENTTYPE, SIZEOF, SUBCLOCKFLAGS, readSubscription, writeEvent, type Event } from './defs.js';
+import { NEEDS } from './rights.js';
 import { stdinReadiness } from './stdin.js';
 
 interface Timer {
@@ -29,6 +31,10 @@ function readiness(cx: HostContext, s: FdSub): Event | null {
   if (!cx.table.has(s.fd)) return { ...event, error: ERRNO.BADF };
   const h = cx.table.get(s.fd);
   const reading = s.type === EVENTTYPE.FD_READ;
+  const needs = NEEDS.poll_oneoff;
+  if ((!reading ? needs.write : h.kind === 'listener' ? needs.accept : needs.read) & ~h.rightsBase) {
+    return { ...event, error: ERRNO.NOTCAPABLE };
+  }
   switch (h.kind) {
     case 'file': {
       if (!reading) return event;
@@ -46,9 +52,8 @@ function readiness(cx: HostContext, s: FdSub): Event | null {
       return waiting > 0 ? { ...event, nbytes: BigInt(waiting) } : null;
     }
     case 'socket': {
-      if (!reading) return event;
-      const available = cx.sockets!.available(h);
-      return available === null ? null : { ...event, nbytes: BigInt(available) };
+      const n = reading ? cx.sockets!.available(h) : cx.sockets!.writable(h);
+      return n === null ? null : { ...event, nbytes: BigInt(n) };
     }
     default:
       return event;

@@ -1,17 +1,15 @@
 /** sock_* calls on pre-opened listeners (`--listen`) and the connections they accept. */
 import { type CallTable, type HostContext, u32 } from './context.js';
-import { ERRNO, FDFLAGS, RIFLAGS, RIGHTS, SDFLAGS_ALL } from './defs.js';
+import { ERRNO, FDFLAGS, RIFLAGS, SDFLAGS_ALL } from './defs.js';
 import type { Handle, SocketHandle } from './handles.js';
-import { gather, scatter } from './memory.js';
+import { gather, iovecsLength, scatter } from './memory.js';
+import { NEEDS, RIGHTS_SOCKET, checkRights } from './rights.js';
 
-export const RIGHTS_LISTENER = RIGHTS.SOCK_ACCEPT | RIGHTS.FD_FDSTAT_SET_FLAGS | RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE;
-export const RIGHTS_SOCKET = RIGHTS.FD_READ | RIGHTS.FD_WRITE | RIGHTS.SOCK_SHUTDOWN | RIGHTS.FD_FDSTAT_SET_FLAGS |
-  RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE;
-
-/** A connection handle, or the errno for what `h` is instead. */
-function connection(h: Handle): SocketHandle | number {
-  if (h.kind === 'socket') return h;
-  return h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.NOTSOCK;
+/** A connection handle holding `rights`, or the errno for what `h` is instead. */
+function connection(h: Handle, rights: bigint): SocketHandle | number {
+  if (h.kind !== 'socket') return h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.NOTSOCK;
+  checkRights(h, rights);
+  return h;
 }
 
 export function sockCalls(cx: HostContext): CallTable {
@@ -20,6 +18,7 @@ export function sockCalls(cx: HostContext): CallTable {
     sock_accept: (fd: number, flags: number, out: number) => {
       const h = table.get(fd);
       if (h.kind !== 'listener') return ERRNO.NOTSOCK;
+      checkRights(h, NEEDS.sock_accept);
       if (flags & ~FDFLAGS.NONBLOCK) return ERRNO.INVAL;
       mem.check(u32(out), 4);
       const nonblocking = (h.fdflags & FDFLAGS.NONBLOCK) !== 0;
@@ -29,7 +28,7 @@ export function sockCalls(cx: HostContext): CallTable {
       return ERRNO.SUCCESS;
     },
     sock_recv: (fd: number, iovs: number, count: number, riFlags: number, outLen: number, outFlags: number) => {
-      const h = connection(table.get(fd));
+      const h = connection(table.get(fd), NEEDS.sock_recv);
       if (typeof h === 'number') return h;
       const list = mem.iovecs(u32(iovs), count >>> 0);
       mem.check(u32(outLen), 4);
@@ -41,17 +40,17 @@ export function sockCalls(cx: HostContext): CallTable {
       return ERRNO.SUCCESS;
     },
     sock_send: (fd: number, iovs: number, count: number, _siFlags: number, outLen: number) => {
-      const h = connection(table.get(fd));
+      const h = connection(table.get(fd), NEEDS.sock_send);
       if (typeof h === 'number') return h;
       const list = mem.iovecs(u32(iovs), count >>> 0);
       mem.check(u32(outLen), 4);
-      mem.putU32(u32(outLen), cx.sockets!.send(h, gather(mem.u8, list)));
+      mem.putU32(u32(outLen), cx.sockets!.send(cx, h, iovecsLength(list), (n) => gather(mem.u8, list, n)));
       return ERRNO.SUCCESS;
     },
     sock_shutdown: (fd: number, how: number) => {
       const h = table.get(fd);
       if (how & ~SDFLAGS_ALL) return ERRNO.INVAL;
-      const c = connection(h);
+      const c = connection(h, NEEDS.sock_shutdown);
       if (typeof c === 'number') return c;
       if (how === 0) return ERRNO.INVAL;
       cx.sockets!.shutdown(c, how);

@@ -11,13 +11,13 @@ import type { Backend } from '../vfs/backend.js';
 import { HostFs } from '../vfs/hostfs.js';
 import { MemFs } from '../vfs/memfs.js';
 import { accessOf } from './calls-path.js';
-import { RIGHTS_LISTENER } from './calls-sock.js';
 import { DeterministicClock, VirtualClock } from './clock.js';
 import type { HostContext, HostParts } from './context.js';
-import { ERRNO, FILETYPE, RIGHTS_ALL, RIGHTS_STDIN, RIGHTS_STDOUT } from './defs.js';
+import { ERRNO, FILETYPE } from './defs.js';
 import { WasiError, nodeErrorCode } from './errno.js';
 import { HandleTable, type Handle, type Mount, type StdioHandle } from './handles.js';
 import { SYSTEM_ENTROPY, SeededEntropy } from './random.js';
+import { RIGHTS_LISTENER, RIGHTS_STDIN, RIGHTS_STDOUT, preopenRights } from './rights.js';
 import { HOST_STATE_VERSION, parseHostState, type HandleState, type HostState, type MountState } from './state.js';
 import type { HostCapture, MountSpec, StdioSpec, WasiConfig, WasiRestoreOptions } from './types.js';
 
@@ -164,7 +164,8 @@ export function freshParts(config: WasiConfig): HostParts {
     const mount = { spec: { ...spec }, backend };
     mounts.set(spec.guestPath, mount);
     // Preopens take fds 3, 4, … in mount order.
-    table.add({ kind: 'preopen', mount, rel: '', fdflags: 0, rightsBase: RIGHTS_ALL, rightsInheriting: RIGHTS_ALL });
+    const rights = preopenRights(spec.readOnly === true);
+    table.add({ kind: 'preopen', mount, rel: '', fdflags: 0, rightsBase: rights, rightsInheriting: rights });
   }
   // Listening sockets come right after the preopens, like wasmtime's --tcplisten.
   (config.sockets?.addresses ?? []).forEach((address, index) => {

@@ -10,6 +10,7 @@ import { WasiError } from './errno.js';
 import type { HandleTable, DirHandle, FileHandle, Handle, Mount } from './handles.js';
 import { GuestMemory } from './memory.js';
 import type { Entropy } from './random.js';
+import { checkRights } from './rights.js';
 import type { SocketClient } from './sockets.js';
 import type { StdinClient } from './stdin.js';
 
@@ -77,25 +78,29 @@ export class HostContext implements HostParts {
     }
   }
 
-  dir(fd: number): DirHandle {
+  /** Any handle, holding `rights` (from NEEDS, rights.ts). */
+  handle(fd: number, rights: bigint): Handle {
     const h = this.table.get(fd);
-    if (h.kind !== 'preopen' && h.kind !== 'dir') throw new WasiError(ERRNO.NOTDIR, `fd ${fd} is not a directory`);
+    checkRights(h, rights);
     return h;
   }
 
-  /** A regular file handle; `forDir` is the errno for directories (read wants ISDIR, the rest BADF). */
-  file(fd: number, forDir: number = ERRNO.BADF): FileHandle {
+  /** A directory handle holding `rights`. */
+  dir(fd: number, rights: bigint): DirHandle {
     const h = this.table.get(fd);
-    if (h.kind === 'file') return h;
-    throw new WasiError(h.kind === 'stdio' || h.kind === 'listener' || h.kind === 'socket' ? ERRNO.SPIPE : forDir, `fd ${fd} is not a file`);
+    if (h.kind !== 'preopen' && h.kind !== 'dir') throw new WasiError(ERRNO.NOTDIR, `fd ${fd} is not a directory`);
+    checkRights(h, rights);
+    return h;
   }
 
-  requireRight(h: Handle, right: bigint): void {
-    if ((h.rightsBase & right) === 0n) throw new WasiError(ERRNO.BADF, 'fd lacks the right');
-  }
-
-  writable(mount: Mount): void {
-    if (mount.spec.readOnly) throw new WasiError(ERRNO.ROFS, `${mount.spec.guestPath} is read-only`);
+  /** A regular file handle holding `rights`; `forDir` is the errno for directories (read wants ISDIR, the rest BADF). */
+  file(fd: number, rights: bigint, forDir: number = ERRNO.BADF): FileHandle {
+    const h = this.table.get(fd);
+    if (h.kind !== 'file') {
+      throw new WasiError(h.kind === 'stdio' || h.kind === 'listener' || h.kind === 'socket' ? ERRNO.SPIPE : forDir, `fd ${fd} is not a file`);
+    }
+    checkRights(h, rights);
+    return h;
   }
 
   filestatOf(h: Handle): Filestat {
@@ -112,9 +117,9 @@ export class HostContext implements HostParts {
     }
   }
 
-  /** Resolves a guest path argument against directory fd `fd`. */
-  path(fd: number, ptr: number, len: number): { dir: DirHandle; backend: Backend; rel: string; trailingSlash: boolean } {
-    const dir = this.dir(fd);
+  /** Resolves a guest path argument against directory fd `fd`, which must hold `rights`. */
+  path(fd: number, rights: bigint, ptr: number, len: number): { dir: DirHandle; backend: Backend; rel: string; trailingSlash: boolean } {
+    const dir = this.dir(fd, rights);
     const { rel, trailingSlash } = resolveGuestPath(dir.rel, this.mem.string(ptr, len));
     return { dir, backend: dir.mount.backend, rel, trailingSlash };
   }

@@ -38,15 +38,6 @@ export const RIGHTS = {
 
 export const RIGHTS_ALL = (1n << 30n) - 1n;
 
-/** What a stdio stream may do. No FD_SEEK/FD_TELL: wasi-libc's isatty() relies on their absence. */
-export const RIGHTS_STDIN =
-  RIGHTS.FD_READ | RIGHTS.FD_FDSTAT_SET_FLAGS | RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE;
-export const RIGHTS_STDOUT =
-  RIGHTS.FD_WRITE | RIGHTS.FD_FDSTAT_SET_FLAGS | RIGHTS.FD_FILESTAT_GET | RIGHTS.POLL_FD_READWRITE;
-
-/** Rights whose presence means "opened for writing" (wasi-libc and Rust std request exactly these for write access). */
-export const RIGHTS_WRITE = RIGHTS.FD_WRITE | RIGHTS.FD_ALLOCATE | RIGHTS.FD_FILESTAT_SET_SIZE;
-
 export const FDFLAGS = { APPEND: 1, DSYNC: 2, NONBLOCK: 4, RSYNC: 8, SYNC: 16 } as const;
 export const FDFLAGS_ALL = 0x1f;
 

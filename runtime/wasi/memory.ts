@@ -85,10 +85,13 @@ export class GuestMemory {
   }
 }
 
+/** The total length of some iovecs. */
+export const iovecsLength = (iovs: Iovec[]) => iovs.reduce((sum, v) => sum + v.len, 0);
+
 /** Reads into one temporary buffer as large as all iovecs, then copies the bytes read out to them. */
 export function scatter(mem: Uint8Array, iovs: Iovec[], read: (tmp: Uint8Array) => number): number {
   if (iovs.length === 1) return read(mem.subarray(iovs[0]!.buf, iovs[0]!.buf + iovs[0]!.len));
-  const tmp = new Uint8Array(iovs.reduce((sum, v) => sum + v.len, 0));
+  const tmp = new Uint8Array(iovecsLength(iovs));
   const n = read(tmp);
   let at = 0;
   for (const v of iovs) {
@@ -100,13 +103,14 @@ export function scatter(mem: Uint8Array, iovs: Iovec[], read: (tmp: Uint8Array) 
   return n;
 }
 
-/** Concatenates the iovecs' bytes (for sends that must be one buffer). */
-export function gather(mem: Uint8Array, iovs: Iovec[]): Uint8Array {
-  const out = new Uint8Array(iovs.reduce((sum, v) => sum + v.len, 0));
+/** Concatenates the first `limit` bytes of the iovecs (for sends that must be one buffer). */
+export function gather(mem: Uint8Array, iovs: Iovec[], limit = Infinity): Uint8Array {
+  const out = new Uint8Array(Math.min(iovecsLength(iovs), limit));
   let at = 0;
   for (const v of iovs) {
-    out.set(mem.subarray(v.buf, v.buf + v.len), at);
-    at += v.len;
+    const take = Math.min(v.len, out.length - at);
+    out.set(mem.subarray(v.buf, v.buf + take), at);
+    at += take;
   }
   return out;
 }

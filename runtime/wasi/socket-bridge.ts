@@ -7,8 +7,11 @@
  * the process's control word, which freeze requests move too). The worker drains the messages
  * synchronously (receiveMessageOnPort) inside its blocking calls, which sleep on that epoch and give
  * way to a freeze (FreezeInterrupt), so neither a blocked accept/recv nor a freeze request ever
- * blocks the main thread. Sends go the other way as messages and are written by the main thread
- * (buffered, no backpressure towards the guest).
+ * blocks the main thread. Sends go the other way as messages; the main thread writes them and
+ * acknowledges each one when Node has handed it to the OS (its write callback), and the worker stops
+ * posting while a connection has SEND_HIGH_WATER bytes unacknowledged (sockets.ts). So a guest
+ * streaming to a slow reader waits, and this thread holds at most the mark plus one send per
+ * connection, whatever the guest sends.
  *
  * Freeze policy: a process with open (or accepted-but-not-yet-taken) connections refuses to freeze
  * (WmigError BUSY, it keeps running); between connections it freezes, and on thaw its listeners
@@ -46,6 +49,9 @@ export class SocketBridge implements HostBridge {
   private nextId = 1;
   private wake: () => void = () => {};
   private closed = false;
+  /** Bytes of the guest's sends held here, not yet handed to the OS; and the most ever held. */
+  private held = 0;
+  private peakHeld = 0;
 
   private constructor(private readonly servers: net.Server[], readonly addresses: string[]) {
     servers.forEach((server, listener) => server.on('connection', (socket) => this.onConnection(listener, socket)));
@@ -89,6 +95,11 @@ export class SocketBridge implements HostBridge {
     return this.channel.port2;
   }
 
+  /** What the guest's sends occupy on this thread now and at most so far (flow control bounds it). */
+  get sendBacklog(): { bytes: number; peak: number } {
+    return { bytes: this.held, peak: this.peakHeld };
+  }
+
   attach(wake: () => void): void {
     this.wake = wake;
   }
@@ -118,10 +129,14 @@ export class SocketBridge implements HostBridge {
 
   private onCommand(command: BridgeCommand): void {
     const socket = this.conns.get(command.id);
-    if (socket === undefined) return;
+    if (socket === undefined) {
+      // The connection is gone: its bytes go nowhere, and a guest waiting to send must go on.
+      if (command.t === 'send') this.post({ t: 'flushed', id: command.id, n: command.bytes.length });
+      return;
+    }
     switch (command.t) {
       case 'send':
-        socket.write(command.bytes);
+        this.write(command.id, socket, command.bytes);
         return;
       case 'shutdown':
         if (command.how & 2) socket.end();
@@ -132,6 +147,16 @@ export class SocketBridge implements HostBridge {
         socket.once('finish', () => socket.destroy());
         return;
     }
+  }
+
+  /** Writes a send; the callback (written to the OS, or failed with the socket) acknowledges it. */
+  private write(id: number, socket: net.Socket, bytes: Uint8Array): void {
+    this.held += bytes.length;
+    this.peakHeld = Math.max(this.peakHeld, this.held);
+    socket.write(bytes, () => {
+      this.held -= bytes.length;
+      this.post({ t: 'flushed', id, n: bytes.length });
+    });
   }
 
   /** Stops listening and drops every connection (the process ended or was frozen). */

@@ -3,7 +3,8 @@
  * synchronous socket API, so the main thread owns the listening servers and the connections and
  * forwards their events as messages; the guest's thread drains them synchronously with
  * receiveMessageOnPort while it waits (woken by the bridge, giving way to a freeze). Sends are
- * posted to the main thread and never block (no backpressure: the main thread buffers).
+ * posted to the main thread, which acknowledges them once it has handed them to the OS; a connection
+ * with SEND_HIGH_WATER bytes unacknowledged takes no more until acknowledgements come (see send()).
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { HostContext } from './context.js';
@@ -15,7 +16,9 @@ import type { ListenerHandle, SocketHandle } from './handles.js';
 export type BridgeEvent =
   | { t: 'conn'; listener: number; id: number }
   | { t: 'data'; id: number; bytes: Uint8Array }
-  | { t: 'end'; id: number };
+  | { t: 'end'; id: number }
+  /** `n` bytes of this connection's sends have left the main thread (written to the OS, or dropped with it). */
+  | { t: 'flushed'; id: number; n: number };
 
 /** Worker → main thread. */
 export type BridgeCommand =
@@ -30,8 +33,17 @@ export interface BridgeInit {
   addresses: string[];
 }
 
+/**
+ * Bytes a connection may have sent that the main thread has not handed to the OS yet. Beyond it a
+ * blocking send waits and a non-blocking one sends what fits, so the main thread holds at most this
+ * plus one send per connection, however slowly the peer reads.
+ */
+export const SEND_HIGH_WATER = 256 * 1024;
+
 export class Connection {
   inbound: Uint8Array[] = [];
+  /** Bytes posted to the main thread and not yet acknowledged as flushed. */
+  unflushed = 0;
   eof = false;
   readShut = false;
   writeShut = false;
@@ -65,6 +77,7 @@ export class SocketClient {
         const c = this.conns.get(e.id);
         if (c === undefined) continue;
         if (e.t === 'data') c.inbound.push(e.bytes);
+        else if (e.t === 'flushed') c.unflushed -= e.n;
         else c.eof = true;
       }
     }
@@ -135,11 +148,41 @@ export class SocketClient {
     return n;
   }
 
-  send(h: SocketHandle, bytes: Uint8Array): number {
+  /**
+   * Bytes a send could post now without waiting (0 when shut down for writing: it fails at once),
+   * or null when it would block. Learns of acknowledgements only when `size` does not fit already.
+   */
+  writable(h: SocketHandle, size = SEND_HIGH_WATER): number | null {
+    const c = h.conn as Connection;
+    if (c.writeShut) return 0;
+    if (c.unflushed + size > SEND_HIGH_WATER) this.pump();
+    const room = SEND_HIGH_WATER - c.unflushed;
+    return room > 0 ? room : null;
+  }
+
+  /**
+   * Posts `size` bytes, of which `take(n)` gives the first n. Blocking: waits while the connection
+   * is at its high-water mark, posting nothing meanwhile (so the wait can give way to a freeze, and
+   * the call runs again whole), then posts everything. Non-blocking (POSIX): posts what fits, AGAIN
+   * when nothing does.
+   */
+  send(cx: HostContext, h: SocketHandle, size: number, take: (n: number) => Uint8Array): number {
     const c = h.conn as Connection;
     if (c.writeShut) throw new WasiError(ERRNO.PIPE, 'socket shut down for writing');
-    if (bytes.length > 0) this.post({ t: 'send', id: c.id, bytes });
-    return bytes.length;
+    if (size === 0) return 0;
+    let n = size;
+    if ((h.fdflags & FDFLAGS.NONBLOCK) !== 0) {
+      const room = this.writable(h, size);
+      if (room === null) throw new WasiError(ERRNO.AGAIN, 'send buffer full');
+      n = Math.min(size, room);
+    } else {
+      cx.block(() => this.writable(h, size));
+    }
+    c.unflushed += n;
+    const bytes = take(n);
+    // A fresh buffer of ours: transferred, not copied.
+    this.port.postMessage({ t: 'send', id: c.id, bytes } satisfies BridgeCommand, [bytes.buffer as ArrayBuffer]);
+    return n;
   }
 
   shutdown(h: SocketHandle, how: number): void {

@@ -30,6 +30,7 @@ export const PROGRAMS: Program[] = [
   p('poll'),
   p('fd_misc'),
   p('sock'),
+  p('rights'),
   p('proc_exit', { args: ['3'], status: 3 }),
   p('rust_fs'),
   p('rust_env', { args: ['alpha', 'two words'], env: ENV }),
