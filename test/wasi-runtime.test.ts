@@ -30,10 +30,12 @@ const fresh = (name: string) => join(work, `${name}-${serial++}`);
 /** stdio for in-process runs: stdin from /dev/null, stdout/stderr into files read back by `out()`. */
 function stdioFiles() {
   const stdout = fresh('stdout');
-  const fds = { stdin: openSync('/dev/null', 'r'), stdout: openSync(stdout, 'w'), stderr: openSync(fresh('stderr'), 'w') };
+  const stderr = fresh('stderr');
+  const fds = { stdin: openSync('/dev/null', 'r'), stdout: openSync(stdout, 'w'), stderr: openSync(stderr, 'w') };
   return {
     stdio: fds,
     out: () => readFileSync(stdout, 'latin1'),
+    err: () => readFileSync(stderr, 'latin1'),
     close: () => Object.values(fds).forEach((fd) => closeSync(fd)),
   };
 }
@@ -608,14 +610,17 @@ describe('pre-opened listening sockets (--listen)', () => {
     }
   });
 
-  test('a peer that goes away mid-stream does not leave the guest waiting to send', async () => {
+  test('a peer that goes away mid-stream: the guest\'s next sends fail with EPIPE instead of waiting or vanishing', async () => {
     const io = stdioFiles();
     let proc: WmigProcess | undefined;
     try {
       proc = await run(example('bulksend'), { args: ['32'], listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
       const s = net.connect(Number(proc.listening[0]!.split(':')[1]), '127.0.0.1');
-      s.once('data', () => s.destroy());
-      expect(await proc.result).toMatchObject({ state: 'exited', code: 0 });
+      // resetAndDestroy: an RST, so the host's writes fail at once (32 MiB is far more than the
+      // 256 KiB the guest may have in flight, so it meets the failure long before its last send).
+      s.once('data', () => s.resetAndDestroy());
+      expect(await proc.result).toMatchObject({ state: 'exited', code: 1 });
+      expect(io.err()).toBe(`bulksend: sock_send: errno ${ERRNO.PIPE}\n`);
       expect(proc.sendBacklog.bytes).toBe(0);
     } finally {
       await proc?.kill();

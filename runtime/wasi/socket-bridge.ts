@@ -124,7 +124,8 @@ export class SocketBridge implements HostBridge {
     socket.on('close', () => {
       if (this.conns.delete(id)) this.post({ t: 'end', id });
     });
-    socket.on('error', () => {});
+    // ECONNRESET, or EPIPE on a write: the guest's next send fails instead of vanishing.
+    socket.on('error', () => this.post({ t: 'reset', id }));
   }
 
   private onCommand(command: BridgeCommand): void {

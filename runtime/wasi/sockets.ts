@@ -17,6 +17,8 @@ export type BridgeEvent =
   | { t: 'conn'; listener: number; id: number }
   | { t: 'data'; id: number; bytes: Uint8Array }
   | { t: 'end'; id: number }
+  /** The connection failed (the peer reset it, or a write to it failed): sends fail with PIPE. */
+  | { t: 'reset'; id: number }
   /** `n` bytes of this connection's sends have left the main thread (written to the OS, or dropped with it). */
   | { t: 'flushed'; id: number; n: number };
 
@@ -45,6 +47,8 @@ export class Connection {
   /** Bytes posted to the main thread and not yet acknowledged as flushed. */
   unflushed = 0;
   eof = false;
+  /** Reset by the peer: reads see the end, sends fail. */
+  broken = false;
   readShut = false;
   writeShut = false;
   constructor(readonly id: number, private readonly client: SocketClient) {}
@@ -78,6 +82,7 @@ export class SocketClient {
         if (c === undefined) continue;
         if (e.t === 'data') c.inbound.push(e.bytes);
         else if (e.t === 'flushed') c.unflushed -= e.n;
+        else if (e.t === 'reset') c.broken = c.eof = true;
         else c.eof = true;
       }
     }
@@ -154,8 +159,9 @@ export class SocketClient {
    */
   writable(h: SocketHandle, size = SEND_HIGH_WATER): number | null {
     const c = h.conn as Connection;
-    if (c.writeShut) return 0;
     if (c.unflushed + size > SEND_HIGH_WATER) this.pump();
+    // Ready: the send reports what is wrong.
+    if (c.writeShut || c.broken) return 0;
     const room = SEND_HIGH_WATER - c.unflushed;
     return room > 0 ? room : null;
   }
@@ -178,6 +184,7 @@ export class SocketClient {
     } else {
       cx.block(() => this.writable(h, size));
     }
+    if (c.broken) throw new WasiError(ERRNO.PIPE, 'connection reset by peer');
     c.unflushed += n;
     const bytes = take(n);
     // A fresh buffer of ours: transferred, not copied.
