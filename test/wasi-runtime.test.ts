@@ -5,7 +5,7 @@
  * Oracle: the uninterrupted run of the same program.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -296,6 +296,9 @@ describe('mounts', () => {
     const source = fresh('carry-src');
     mkdirSync(source);
     writeFileSync(join(source, 'seed.txt'), 'carried along\n');
+    // Symlinks travel as links: one to a file, one dangling.
+    symlinkSync('seed.txt', join(source, 'seed.link'));
+    symlinkSync('gone/nowhere', join(source, 'dangling.link'));
     const oracleDir = fresh('carry-oracle');
     copyDir(source, oracleDir);
     const want = await wmig(['run', '--dir', `${oracleDir}::/data`, example('fileio')]);
@@ -311,7 +314,10 @@ describe('mounts', () => {
       const thawed = await wmig(['thaw', ...(bound ? ['--dir', `${dest}::/data`] : []), snapshot]);
       expect(thawed.status, thawed.stderr.toString()).toBe(want.status);
       expect(frozen.stdout.toString() + thawed.stdout.toString()).toBe(want.stdout.toString());
-      if (bound) expect(dirContents(dest)).toEqual(dirContents(oracleDir));
+      if (bound) {
+        expect(dirContents(dest)).toEqual(dirContents(oracleDir));
+        expect(dirContents(dest)).toMatchObject({ 'seed.link': 'symlink:seed.txt', 'dangling.link': 'symlink:gone/nowhere' });
+      }
       else expect(existsSync(dest)).toBe(false);
     }
   });

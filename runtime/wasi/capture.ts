@@ -53,8 +53,11 @@ function copyTree(from: Backend, to: Backend, rel = ''): void {
         src.io.close();
         dst.io.close();
       }
+    } else if (e.filetype === FILETYPE.SYMBOLIC_LINK) {
+      // The link itself, not what it points to (which may lie outside the mount, or nowhere).
+      to.symlink(from.readlink(p), p);
     } else {
-      throw new WasiError(ERRNO.NOTSUP, `${p}: only directories and regular files can be carried`);
+      throw new WasiError(ERRNO.NOTSUP, `${p}: only directories, regular files and symlinks can be carried`);
     }
   }
 }
