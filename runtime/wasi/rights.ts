@@ -85,15 +85,22 @@ export const NEEDS = {
 /** What path_open needs on the directory for these flags. */
 export function openNeeds(oflags: number, fdflags: number): bigint {
   const n = NEEDS.path_open;
-  return n.always | (oflags & OFLAGS.CREAT ? n.creat : 0n) | (oflags & OFLAGS.TRUNC ? n.trunc : 0n) |
-    (fdflags & FDFLAGS.DSYNC ? n.dsync : 0n) | (fdflags & (FDFLAGS.RSYNC | FDFLAGS.SYNC) ? n.rsyncOrSync : 0n);
+  // Only the flags given cost a BigInt operation (each allocates; most opens have none of them).
+  let needs = n.always;
+  if (oflags & OFLAGS.CREAT) needs |= n.creat;
+  if (oflags & OFLAGS.TRUNC) needs |= n.trunc;
+  if (fdflags & FDFLAGS.DSYNC) needs |= n.dsync;
+  if (fdflags & (FDFLAGS.RSYNC | FDFLAGS.SYNC)) needs |= n.rsyncOrSync;
+  return needs;
 }
 
 /** Fails unless `h` may do what needs `rights` (see the top of this file). */
 export function checkRights(h: Handle, rights: bigint): void {
-  if ((rights & RIGHTS_MODIFY) !== 0n && 'mount' in h && h.mount.spec.readOnly) {
+  // Cheapest tests first: every BigInt operation allocates, and this runs on every fd_read and fd_write.
+  if ('mount' in h && h.mount.spec.readOnly && (rights & RIGHTS_MODIFY) !== 0n) {
     throw new WasiError(ERRNO.ROFS, `${h.mount.spec.guestPath} is read-only`);
   }
+  if ((h.rightsBase & rights) === rights) return;
   const held = h.rightsBase & RIGHTS.FD_SEEK ? h.rightsBase | RIGHTS.FD_TELL : h.rightsBase; // witx: FD_SEEK implies FD_TELL
   if ((rights & ~held) !== 0n) throw new WasiError(ERRNO.NOTCAPABLE, 'the fd lacks a right the call needs');
 }
