@@ -11,15 +11,7 @@
 #include <string.h>
 #include <wasi/api.h>
 
-// The listening socket is the first fd after the preopens whose type is a stream socket.
-static int find_listener(void) {
-  for (int fd = 3; fd < 64; fd++) {
-    __wasi_fdstat_t st;
-    if (__wasi_fd_fdstat_get(fd, &st) != 0) continue;
-    if (st.fs_filetype == __WASI_FILETYPE_SOCKET_STREAM) return fd;
-  }
-  return -1;
-}
+#include <wmig-listener.h>
 
 // Blocks in poll_oneoff until fd is writable; returns the errno of the call or of the event.
 static __wasi_errno_t wait_writable(__wasi_fd_t fd) {

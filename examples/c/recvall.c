@@ -9,15 +9,7 @@
 #include <stdlib.h>
 #include <wasi/api.h>
 
-// The listening socket is the first fd after the preopens whose type is a stream socket.
-static int find_listener(void) {
-  for (int fd = 3; fd < 64; fd++) {
-    __wasi_fdstat_t st;
-    if (__wasi_fd_fdstat_get(fd, &st) != 0) continue;
-    if (st.fs_filetype == __WASI_FILETYPE_SOCKET_STREAM) return fd;
-  }
-  return -1;
-}
+#include <wmig-listener.h>
 
 // One sock_recv call into buf[0, len); prints "<what> N: <bytes>" and returns N (-1 on error).
 static long recv_once(__wasi_fd_t c, char *buf, size_t len, __wasi_riflags_t flags, const char *what) {
