@@ -69,11 +69,32 @@ export interface ScannedModule {
   /** Functions that may be reached through a table or a funcref: elem segments, ref.func, and
    * (when a table escapes to the host) every exported function. */
   addressTaken: Set<number>;
-  /** Section boundaries, for the rewriter. */
-  sections: { id: number; start: number; payloadStart: number; end: number }[];
+  /** Section boundaries, for the rewriters. */
+  sections: SectionBounds[];
   /** Byte offset of every function index in the module outside custom sections (call, return_call,
    * ref.func, elem segments, exports, start), ascending: what moves when a function is imported. */
   funcRefSites: number[];
+}
+
+/** Where a section lies: its id byte at `start`, its payload in [payloadStart, end). */
+export interface SectionBounds {
+  id: number;
+  start: number;
+  payloadStart: number;
+  end: number;
+}
+
+export function sectionBounds(bytes: Uint8Array): SectionBounds[] {
+  const r = new Reader(bytes, 8);
+  const out: SectionBounds[] = [];
+  while (r.pos < bytes.length) {
+    const start = r.pos;
+    const id = r.byte();
+    const size = r.u32();
+    out.push({ id, start, payloadStart: r.pos, end: r.pos + size });
+    r.pos += size;
+  }
+  return out;
 }
 
 export class Reader {
@@ -147,7 +168,7 @@ export function constExpr(r: Reader, refs: number[], sites?: number[]): void {
 
 export function scanModule(bytes: Uint8Array): ScannedModule {
   const r = new Reader(bytes, 8);
-  const sections: ScannedModule['sections'] = [];
+  const sections = sectionBounds(bytes);
   const typeSigs: string[] = [];
   const typeParamCounts: number[] = [];
   const functions: ScannedFunction[] = [];
@@ -165,13 +186,8 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
     paramCount: 0, localCount: 0, codeStart: 0, entryStart: 0, entryEnd: 0,
   });
 
-  while (r.pos < bytes.length) {
-    const start = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    const payloadStart = r.pos;
-    const end = payloadStart + size;
-    sections.push({ id, start, payloadStart, end });
+  for (const { id, payloadStart, end } of sections) {
+    r.pos = payloadStart;
     switch (id) {
       case SEC_TYPE:
         for (let n = r.u32(); n > 0; n--) {

@@ -1,7 +1,7 @@
 // The light edits instrumentation makes around Asyncify, on the binary itself (no IR, no binaryen):
 // reading the imports and globals, adding a function import, exporting globals, appending a custom section.
 import { ByteWriter } from './byte-writer.js';
-import { constExpr, limits, Reader, ScanUnsupported, type ScannedModule } from './code-scan.js';
+import { constExpr, limits, Reader, ScanUnsupported, sectionBounds, type ScannedModule, type SectionBounds } from './code-scan.js';
 import { TransformError } from './errors.js';
 
 const SEC_CUSTOM = 0, SEC_TYPE = 1, SEC_IMPORT = 2, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_CODE = 10;
@@ -15,26 +15,6 @@ export interface ModuleShape {
   functionImports: { module: string; base: string }[];
   /** Every global in index order (imports first); `type` is the value type byte, `name` from the name section. */
   globals: { index: number; type: number; mutable: boolean; name?: string }[];
-}
-
-interface SectionBounds {
-  id: number;
-  start: number;
-  payloadStart: number;
-  end: number;
-}
-
-function sectionBounds(wasm: Uint8Array): SectionBounds[] {
-  const r = new Reader(wasm, 8);
-  const out: SectionBounds[] = [];
-  while (r.pos < wasm.length) {
-    const start = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    out.push({ id, start, payloadStart: r.pos, end: r.pos + size });
-    r.pos += size;
-  }
-  return out;
 }
 
 /** Imports and globals. The caller has had the engine validate the module. */
