@@ -1,5 +1,6 @@
 // How many defined functions Asyncify actually instrumented: those that read its state global
-// (found through the body of the exported asyncify_get_state), minus the Asyncify API itself.
+// (found through the body of the exported asyncify_get_state), minus the Asyncify API itself and
+// the rewind copies transforms/fast-path.ts appends after it.
 import { scanModule } from '../dist/transforms/code-scan.js';
 
 export function instrumentedFunctionCount(wasm) {
@@ -12,10 +13,11 @@ export function instrumentedFunctions(wasm) {
   const getState = exportIndex(wasm, 'asyncify_get_state');
   const state = [...m.functions[getState].globalsRead][0];
   const api = new Set(['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state'].map((n) => exportIndex(wasm, n)));
-  return new Set(m.functions.filter((f) => !f.import && !api.has(f.index) && f.globalsRead.has(state)).map((f) => f.index));
+  const firstApi = Math.min(...api);
+  return new Set(m.functions.filter((f) => !f.import && f.index < firstApi && f.globalsRead.has(state)).map((f) => f.index));
 }
 
-function exportIndex(wasm, name) {
+export function exportIndex(wasm, name) {
   let p = 8;
   const u32 = () => { let r = 0, s = 0, b; do { b = wasm[p++]; r += (b & 0x7f) * 2 ** s; s += 7; } while (b & 0x80); return r; };
   while (p < wasm.length) {

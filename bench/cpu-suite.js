@@ -7,8 +7,9 @@
  * has built it, Lua 5.4 (real/build/lua.wasm) running examples/cpu/bench.lua. Variants, all run in this process
  * under node:wasi so only the module differs:
  *   plain     the clang output
- *   asyncify  binaryen Asyncify with its own scope analysis (every indirect call may unwind)
- *   precise   our call-graph scope (transforms/code-scan.ts): only functions that can reach a WASI call
+ *   asyncify  binaryen Asyncify with its own scope analysis (every indirect call may unwind), output as is
+ *   compact   our call-graph scope (transforms/code-scan.ts): only functions that can reach a WASI call
+ *   precise   compact + fast bodies without rewind guards (transforms/fast-path.ts): wmig's default
  *   preempt   precise + fuel checks at loop headers calling wmig.preempt (import provided here, never freezes)
  * Reported: run time (CPU time of instantiate + _start, median of ROUNDS, variants interleaved) as a
  * ratio to plain, module size ratio, instrumentation wall time; then freeze latency with preemption on
@@ -45,7 +46,8 @@ const PROGRAMS = [
 ].filter((p) => !p.file || fs.existsSync(p.file) || (log(`skipping ${p.name}: ${p.file} not built`), false));
 const VARIANTS = [
   { key: 'plain' },
-  { key: 'asyncify', options: { scope: 'asyncify' } },
+  { key: 'asyncify', options: { scope: 'asyncify', fastPaths: false } },
+  { key: 'compact', options: { scope: 'precise', fastPaths: false } },
   { key: 'precise', options: { scope: 'precise' } },
   { key: 'preempt', options: { scope: 'precise', preempt: true } },
 ];
@@ -130,7 +132,7 @@ for (const program of PROGRAMS) {
       intervalMs: v.interval ?? null,
     };
   }
-  row.preciseIdentical = Buffer.compare(Buffer.from(variants[1].wasm), Buffer.from(variants[2].wasm)) === 0;
+  row.compactIdentical = Buffer.compare(Buffer.from(variants[1].wasm), Buffer.from(variants[2].wasm)) === 0;
   results.push(row);
   log(`${program.name}: ${variants.map((v) => `${v.key} ${ms(row.variants[v.key].ms, 0)} ms (${row.variants[v.key].ratio.toFixed(3)}×)`).join(', ')}`);
 }
@@ -159,27 +161,27 @@ const geo = Object.fromEntries(keys.map((k) => [k, geomean(results.map((r) => r.
 const geoSize = Object.fromEntries(keys.map((k) => [k, geomean(results.map((r) => r.variants[k].codeRatio))]));
 
 const timeTable = table(
-  ['program', 'plain (ms CPU)', 'asyncify', 'precise', 'precise+preempt'],
+  ['program', 'plain (ms CPU)', 'asyncify', 'compact', 'precise', 'precise+preempt'],
   [
     ...results.map((r) => [r.name, ms(r.variants.plain.ms, 0), ...keys.slice(1).map((k) => `${r.variants[k].ratio.toFixed(3)}×`)]),
     ['**geomean**', '', ...keys.slice(1).map((k) => `**${geo[k].toFixed(3)}×**`)],
   ],
 );
 const sizeTable = table(
-  ['program', 'plain code (bytes)', 'asyncify', 'precise', 'precise+preempt', 'module bytes plain → precise → preempt'],
+  ['program', 'plain code (bytes)', 'asyncify', 'compact', 'precise', 'precise+preempt', 'module bytes plain → compact → precise → preempt'],
   [
     ...results.map((r) => [
       r.name, r.plainCode,
       ...keys.slice(1).map((k) => `${r.variants[k].codeRatio.toFixed(3)}×`),
-      `${r.variants.plain.size} → ${r.variants.precise.size} → ${r.variants.preempt.size}`,
+      `${r.variants.plain.size} → ${r.variants.compact.size} → ${r.variants.precise.size} → ${r.variants.preempt.size}`,
     ]),
     ['**geomean**', '', ...keys.slice(1).map((k) => `**${geoSize[k].toFixed(3)}×**`), ''],
   ],
 );
 const instrTable = table(
-  ['program', 'defined functions', 'precise output = asyncify output', 'instrumented: asyncify', 'precise', 'precise+preempt', 'instrument ms: asyncify', 'precise', 'precise+preempt'],
+  ['program', 'defined functions', 'compact output = asyncify output', 'instrumented: asyncify', 'compact', 'precise', 'precise+preempt', 'instrument ms: asyncify', 'compact', 'precise', 'precise+preempt'],
   results.map((r) => [
-    r.name, r.definedFunctions, r.preciseIdentical ? 'byte-identical' : 'differs',
+    r.name, r.definedFunctions, r.compactIdentical ? 'byte-identical' : 'differs',
     ...keys.slice(1).map((k) => r.variants[k].functions),
     ...keys.slice(1).map((k) => ms(r.variants[k].instrumentMs, 0)),
   ]),
@@ -201,14 +203,16 @@ Times are CPU time of instantiate + \`_start\` under node:wasi in one process, s
 The machine is shared (2 cores, other jobs running): ratios within ~3% of each other are noise.
 
 Variants: **plain** = clang -O2 output; **asyncify** = binaryen Asyncify with its own scope (every function
-with an indirect call may unwind); **precise** = only functions our call graph says can reach a WASI call
-(direct calls + indirect calls to table entries of the exact signature); **precise+preempt** = precise plus
+with an indirect call may unwind), its output as is; **compact** = only functions our call graph says can
+reach a WASI call (direct calls + indirect calls to table entries of the exact signature), Asyncify's output
+as is (\`wmig instrument --compact\`); **precise** (wmig's default) = compact, and each instrumented function
+gets a fast body with Asyncify's rewind guards decided away, beside Asyncify's body as the copy a rewind
+enters (transforms/fast-path.ts): faster, at about twice the instrumented code; **precise+preempt** = precise plus
 fuel checks at loop headers (and entries of recursive functions) that call the \`wmig.preempt\` freeze point
 when the fuel runs out (timing runs: a fixed ${INITIAL_FUEL} iterations; under wmig the host adapts the fuel
 so calls come every 50–200 µs). A check costs a decrement of a local; the call it makes when the fuel
-runs out sits outside its loop (the loop is wrapped in blocks and re-entered at its header), so a loop
-without calls carries no Asyncify code; loops that call functions with checks, and nested loops whose
-inner loop is short (fannkuch, interp), still do.
+runs out sits outside its loop (the loop is wrapped in blocks and re-entered at its header). What remains
+is the fuel handed over through a global at calls, and the unwind check after each call that may unwind.
 
 Programs: examples/cpu/*.c, and **lua** = Lua 5.4.4 (real/build/lua.wasm, when built) running
 examples/cpu/bench.lua. Its setjmp is stubbed under node:wasi (the script raises no error); under wmig
@@ -226,8 +230,9 @@ ${sizeTable}
 ## Instrumentation
 
 Instrumented = defined functions that read Asyncify's state global after instrumentation and optimization
-(inlining folds some functions away, so counts are after \`optimize\`). Where the precise output is
-byte-identical to Asyncify's, their run-time columns differ only by measurement noise.
+(inlining folds some functions away, so counts are after \`optimize\`; fast paths' rewind copies not
+counted). Where the compact output is byte-identical to Asyncify's, their run-time columns differ only by
+measurement noise.
 
 ${instrTable}
 

@@ -4,6 +4,7 @@ import { engineRejection } from './engine.js';
 import { TransformError } from './errors.js';
 import { encodeInfo, INFO_SECTION, TRANSFORM_VERSION, type ExportedGlobal, type GlobalValueType, type InstrumentInfo } from './info.js';
 import { appendCustomSection, exportGlobals, readShape, type ModuleShape } from './module-edit.js';
+import { splitFastPaths } from './fast-path.js';
 import { insertPreemptChecks, PREEMPT_IMPORT } from './preempt.js';
 import { RESERVED_PAGES, reserveTopPages } from './reserve.js';
 import { selectBackend } from './select-backend.js';
@@ -34,6 +35,8 @@ export interface AsyncifyOptions {
   /** Then also optimize the whole module. Default false: on SQLite that doubled the instrumentation
    * time and the result ran no faster (bench/README.md). */
   optimizeModule?: boolean;
+  /** Split instrumented functions into a fast body and a rewind copy (fast-path.ts). Default true. */
+  fastPaths?: boolean;
   /** A native wasm-opt to run Asyncify with, or 'off' for binaryen.js. Default: $WMIG_WASM_OPT, else the
    * one scripts/ensure-wasm-opt.sh put in .wmig-tools/, else binaryen.js. */
   wasmOpt?: string;
@@ -55,6 +58,8 @@ export interface AsyncifyStats {
   unreserved: string | null;
   loopChecks: number;
   entryChecks: number;
+  /** Instrumented functions given a fast body without rewind guards (fast-path.ts). */
+  fastPaths: number;
 }
 
 /**
@@ -87,6 +92,7 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     unreserved: scanned ? null : fallback,
     loopChecks: 0,
     entryChecks: 0,
+    fastPaths: 0,
   };
   let input = wasm;
   let reservedPages: number | undefined;
@@ -147,7 +153,9 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
   });
 
   progress('emit');
-  const instrumented = appendCustomSection(out, INFO_SECTION, encodeInfo(info));
+  const fast = options.fastPaths ?? true ? splitFastPaths(out) : { bytes: out, split: 0 };
+  stats.fastPaths = fast.split;
+  const instrumented = appendCustomSection(fast.bytes, INFO_SECTION, encodeInfo(info));
   const outRejection = engineRejection(instrumented);
   if (outRejection !== null) throw new TransformError('binaryen-failed', `instrumented module is invalid: ${outRejection}`);
   return { wasm: instrumented, info, stats };

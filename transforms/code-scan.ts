@@ -18,6 +18,7 @@ export interface ScannedFunction {
   index: number;
   /** Canonical signature key (params→results as bytes), comparable across type indices. */
   sig: string;
+  typeIndex: number;
   /** Set for imports. */
   import?: { module: string; base: string };
   /** Direct callees (call, return_call). */
@@ -26,6 +27,8 @@ export interface ScannedFunction {
   indirectSigs: Set<string>;
   /** Globals read with global.get. */
   globalsRead: Set<number>;
+  /** Byte offset of every global.get instruction (defined functions only). */
+  globalGets: number[];
   /** Byte ranges of each memory.size and memory.grow instruction. Defined functions only. */
   memoryOps: { start: number; end: number; grow: boolean }[];
   /** Where control leaves the function or enters another one (for preempt.ts, which keeps its fuel
@@ -181,8 +184,8 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
   let definedMemories = 0;
   const definedTypes: number[] = [];
   const funcRefSites: number[] = [];
-  const newFn = (index: number, sig: string): ScannedFunction => ({
-    index, sig, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), memoryOps: [], handovers: [], structure: [],
+  const newFn = (index: number, typeIndex: number): ScannedFunction => ({
+    index, sig: typeSigs[typeIndex]!, typeIndex, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), globalGets: [], memoryOps: [], handovers: [], structure: [],
     paramCount: 0, localCount: 0, codeStart: 0, entryStart: 0, entryEnd: 0,
   });
 
@@ -208,7 +211,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           const base = r.name();
           const kind = r.byte();
           if (kind === 0) {
-            const f = newFn(functions.length, typeSigs[r.u32()]!);
+            const f = newFn(functions.length, r.u32());
             f.import = { module, base };
             functions.push(f);
             numImportedFunctions++;
@@ -230,7 +233,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
       case SEC_FUNCTION:
         for (let n = r.u32(); n > 0; n--) definedTypes.push(r.u32());
         for (const t of definedTypes) {
-          const f = newFn(functions.length, typeSigs[t]!);
+          const f = newFn(functions.length, t);
           f.paramCount = typeParamCounts[t]!;
           functions.push(f);
         }
@@ -358,7 +361,7 @@ function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[
       case 0x14: fn.indirectSigs.add(typeSigs[r.u32()]!); handover(at, 'call'); break;
       case 0x15: fn.indirectSigs.add(typeSigs[r.u32()]!); handover(at, 'exit'); break;
       case 0x1c: for (let n = r.u32(); n > 0; n--) r.valtype(); break;
-      case 0x23: fn.globalsRead.add(r.u32()); break;
+      case 0x23: fn.globalGets.push(at); fn.globalsRead.add(r.u32()); break;
       case 0x20: case 0x21: case 0x22: case 0x24: case 0x25: case 0x26: r.u32(); break;
       case 0x3f: case 0x40: r.u32(); fn.memoryOps.push({ start: at, end: r.pos, grow: op === 0x40 }); break;
       case 0x41: case 0x42: r.sleb(); break;

@@ -18,6 +18,8 @@ export interface ModuleOptions {
   onProgress?: (stage: string) => void;
   /** Instrument with preemption points, so freezes are honoured in compute loops (separate cache entry). */
   preempt?: boolean;
+  /** false: no fast bodies beside the rewind copies (about half the instrumented code, slower). Default true. */
+  fastPaths?: boolean;
 }
 
 /** Compiled modules by digest: a second run or thaw in this process skips V8 compilation. */

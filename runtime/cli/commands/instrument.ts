@@ -11,7 +11,8 @@ export function registerInstrument(program: Command, exit: (code: number) => voi
     .requiredOption('-o, --output <FILE>', 'where to write the instrumented module')
     .option('--cache-dir <DIR>', 'where instrumented modules are cached')
     .option('--preempt', 'add preemption points at loop headers (freezes in compute loops)')
-    .action(async (input: string, flags: { output: string; cacheDir?: string; preempt?: boolean }) => {
+    .option('--compact', 'no fast copies of instrumented functions: about half the added code, slower')
+    .action(async (input: string, flags: { output: string; cacheDir?: string; preempt?: boolean; compact?: boolean }) => {
       const started = performance.now();
       let last = started;
       let lastStage: string | null = null;
@@ -22,7 +23,7 @@ export function registerInstrument(program: Command, exit: (code: number) => voi
         last = t;
         lastStage = stage;
       };
-      const loaded = await loadModule(input, { cacheDir: flags.cacheDir, onProgress, preempt: flags.preempt ?? false });
+      const loaded = await loadModule(input, { cacheDir: flags.cacheDir, onProgress, preempt: flags.preempt ?? false, fastPaths: !flags.compact });
       try {
         writeFileSync(flags.output, loaded.bytes);
       } catch (error) {

@@ -1,0 +1,75 @@
+/**
+ * Issue 4: fast paths (transforms/fast-path.ts). Each instrumented function keeps Asyncify's body as
+ * an appended rewind copy, byte for byte, and its own index gets a body whose only rewind check sends
+ * a rewind to that copy. The oracle for the bytes is the same module instrumented with
+ * `fastPaths: false`; that freezing and thawing still behaves is what migration-every-call,
+ * migration-scenarios (10 generations) and sjlj test with the default, which has fast paths.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { instrument } from '../transforms/index.js';
+import { Reader, scanModule, type ScannedModule } from '../transforms/code-scan.js';
+import { BACKENDS } from './helpers/backends.js';
+import { ROOT } from './helpers/wmig.js';
+
+// Plain JavaScript shared with the benchmarks (no types).
+const { exportIndex, instrumentedFunctions } = await import('../bench/cpu-suite-count.js' as string);
+
+const CASES = [
+  { name: 'interp (precise)', file: 'examples/build/cpu/interp.wasm', preempt: false },
+  { name: 'fannkuch (preempt)', file: 'examples/build/cpu/fannkuch.wasm', preempt: true },
+  { name: 'sjlj', file: 'examples/build/sjlj.wasm', preempt: false },
+];
+
+/** A defined function's body bytes (size prefix excluded). */
+function body(m: ScannedModule, index: number): Uint8Array {
+  const fn = m.functions[index]!;
+  const r = new Reader(m.bytes, fn.entryStart);
+  r.u32();
+  return m.bytes.subarray(r.pos, fn.entryEnd);
+}
+
+/** How often `global.get state` is followed by `i32.const 2; i32.eq` (a rewind check), and by `i32.eqz` (a guard). */
+function stateChecks(m: ScannedModule, index: number, state: number): { rewind: number; guards: number } {
+  let rewind = 0, guards = 0;
+  for (const at of m.functions[index]!.globalGets) {
+    const r = new Reader(m.bytes, at + 1);
+    if (r.u32() !== state) continue;
+    const b = m.bytes;
+    if (b[r.pos] === 0x41 && b[r.pos + 1] === 2 && b[r.pos + 2] === 0x46) rewind++;
+    if (b[r.pos] === 0x45) guards++;
+  }
+  return { rewind, guards };
+}
+
+describe.each(BACKENDS)('fast paths with $name', ({ wasmOpt }) => {
+  it.each(CASES)('$name: rewind copies are Asyncify\'s bodies; fast bodies check for a rewind once', async (c) => {
+    const wasm = readFileSync(join(ROOT, c.file));
+    const compact = await instrument(wasm, { wasmOpt, preempt: c.preempt, fastPaths: false });
+    const fast = await instrument(wasm, { wasmOpt, preempt: c.preempt });
+    const before = scanModule(compact.wasm);
+    const after = scanModule(fast.wasm);
+    const instrumented = [...instrumentedFunctions(compact.wasm)].sort((a: number, b: number) => a - b);
+    expect(instrumented.length).toBeGreaterThan(0);
+    expect(fast.stats!.fastPaths).toBe(instrumented.length);
+    expect(after.functions.length).toBe(before.functions.length + instrumented.length);
+
+    // Asyncify's state global: the one its asyncify_get_state export reads.
+    const state = [...before.functions[exportIndex(compact.wasm, 'asyncify_get_state')]!.globalsRead][0]!;
+    instrumented.forEach((f, k) => {
+      const slow = before.functions.length + k;
+      expect(Buffer.from(body(after, slow)).equals(Buffer.from(body(before, f))), `copy of ${f}`).toBe(true);
+      expect(after.functions[slow]!.typeIndex).toBe(before.functions[f]!.typeIndex);
+      expect(before.functions[f]!.globalsRead.has(state)).toBe(true);
+      expect(stateChecks(before, f, state).rewind).toBeGreaterThan(0);
+      expect(stateChecks(after, f, state)).toEqual({ rewind: 1, guards: 0 });
+      expect(after.functions[f]!.calls.has(slow), 'return_call of the copy').toBe(true);
+    });
+    // Every other function is untouched.
+    for (const fn of before.functions) {
+      if (fn.import || instrumented.includes(fn.index)) continue;
+      expect(Buffer.from(body(after, fn.index)).equals(Buffer.from(body(before, fn.index)))).toBe(true);
+    }
+  }, 120_000);
+});
