@@ -5,13 +5,14 @@
  * `fastPaths: false`; that freezing and thawing still behaves is what migration-every-call,
  * migration-scenarios (10 generations) and sjlj test with the default, which has fast paths.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { instrument } from '../transforms/index.js';
 import { Reader, scanModule, type ScannedModule } from '../transforms/code-scan.js';
 import { BACKENDS } from './helpers/backends.js';
-import { ROOT } from './helpers/wmig.js';
+import { ExitCode } from '../dist/runtime/index.js';
+import { CACHE_DIR, example, removeDir, ROOT, tempDir, wmig } from './helpers/wmig.js';
 
 // Plain JavaScript shared with the benchmarks (no types).
 const { exportIndex, instrumentedFunctions } = await import('../bench/cpu-suite-count.js' as string);
@@ -71,5 +72,26 @@ describe.each(BACKENDS)('fast paths with $name', ({ wasmOpt }) => {
       if (fn.import || instrumented.includes(fn.index)) continue;
       expect(Buffer.from(body(after, fn.index)).equals(Buffer.from(body(before, fn.index)))).toBe(true);
     }
+  }, 120_000);
+});
+
+describe('wmig instrument --compact', () => {
+  it('writes Asyncify\'s bodies only: smaller, and it runs, freezes and thaws like the default', async () => {
+    const work = tempDir();
+    const modules = { fast: join(work, 'fast.wasm'), compact: join(work, 'compact.wasm') };
+    expect((await wmig(['instrument', '--cache-dir', CACHE_DIR, example('sjlj'), '-o', modules.fast])).status).toBe(0);
+    expect((await wmig(['instrument', '--cache-dir', CACHE_DIR, '--compact', example('sjlj'), '-o', modules.compact])).status).toBe(0);
+    expect(statSync(modules.compact).size).toBeLessThan(statSync(modules.fast).size);
+    const whole = await wmig(['run', modules.fast]);
+    expect(whole.status).toBe(0);
+    for (const module of Object.values(modules)) {
+      const snapshot = join(work, `${basename(module)}.wmig`);
+      const frozen = await wmig(['run', '--freeze-at-call', '3', '--snapshot', snapshot, module]);
+      expect(frozen.status).toBe(ExitCode.FROZEN);
+      const thawed = await wmig(['thaw', snapshot]);
+      expect(thawed.status).toBe(whole.status);
+      expect(Buffer.concat([frozen.stdout, thawed.stdout]).toString()).toBe(whole.stdout.toString());
+    }
+    removeDir(work);
   }, 120_000);
 });
