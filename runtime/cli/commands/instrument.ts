@@ -11,7 +11,7 @@ export function registerInstrument(program: Command, exit: (code: number) => voi
     .requiredOption('-o, --output <FILE>', 'where to write the instrumented module')
     .option('--cache-dir <DIR>', 'where instrumented modules are cached')
     .option('--preempt', 'add preemption points at loop headers (freezes in compute loops)')
-    .option('--compact', 'no fast copies of instrumented functions: about half the added code, slower')
+    .option('--compact', "Asyncify's bodies only, no fast bodies beside them: about half the added code, slower")
     .action(async (input: string, flags: { output: string; cacheDir?: string; preempt?: boolean; compact?: boolean }) => {
       const started = performance.now();
       let last = started;
