@@ -50,19 +50,26 @@ function read(cx: HostContext, h: Handle, iovs: number, count: number): number {
   return readFile(cx.mem, h, iovs, count, undefined);
 }
 
-/** fd_write on any handle, from iovecs that checkIovecs() checked. */
-function write(cx: HostContext, h: Handle, iovs: number, count: number): number {
+/** fd_write on any handle, from iovecs that checkIovecs() checked; `out` is where the caller will store the count. */
+function write(cx: HostContext, h: Handle, iovs: number, count: number, out: number): number {
   const { mem } = cx;
   if (h.kind !== 'stdio' && h.kind !== 'socket' && h.kind !== 'file') {
     throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.BADF, `fd_write on a ${h.kind}`);
   }
   checkRights(h, NEEDS.fd_write);
   if (h.kind === 'stdio') {
+    // node:wasi writes what it can; node:fs writes the rest (all of it when node:wasi wrote nothing).
+    let skip = cx.nativeStdio?.write(mem, h.hostFd, iovs, count, out) ?? 0;
     let total = 0;
     for (let i = 0; i < count; i++) {
       const len = mem.iovecLen(iovs, i);
-      writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, i), len);
       total += len;
+      if (skip >= len) {
+        skip -= len;
+        continue;
+      }
+      writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, i) + skip, len - skip);
+      skip = 0;
     }
     h.offset += total;
     return total;
@@ -175,7 +182,7 @@ export function fdCalls(cx: HostContext): CallTable {
     fd_write: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);
       mem.checkIovecs(u32(iovs), count >>> 0);
-      mem.putU32(u32(out), write(cx, h, u32(iovs), count >>> 0));
+      mem.putU32(u32(out), write(cx, h, u32(iovs), count >>> 0, u32(out)));
       return ok;
     },
     fd_prestat_get: (fd: number, out: number) => {
