@@ -5,7 +5,7 @@ import {
   writeFdstat, writeFilestat, writePrestatDir,
 } from './defs.js';
 import { WasiError } from './errno.js';
-import type { FileHandle, Handle } from './handles.js';
+import type { FileHandle, Handle, StdioHandle } from './handles.js';
 import { putDirents } from './dirents.js';
 import { gather, iovecsLength, scatter, type GuestMemory } from './memory.js';
 import { NEEDS, checkRights } from './rights.js';
@@ -40,45 +40,57 @@ function writeFile(mem: GuestMemory, h: FileHandle, iovs: number, count: number,
 
 /** fd_read on any handle, into iovecs that checkIovecs() checked. */
 function read(cx: HostContext, h: Handle, iovs: number, count: number): number {
-  if (h.kind !== 'stdio' && h.kind !== 'socket' && h.kind !== 'file') {
+  if (h.kind !== 'file') return readStream(cx, h, iovs, count);
+  checkRights(h, NEEDS.fd_read);
+  return readFile(cx.mem, h, iovs, count, undefined);
+}
+
+/**
+ * read() on stdin or a socket, or its error for a listener or directory: apart, so that the file
+ * path stays small enough for V8 to inline whole (it stops inlining past a size budget).
+ */
+function readStream(cx: HostContext, h: Handle, iovs: number, count: number): number {
+  if (h.kind !== 'stdio' && h.kind !== 'socket') {
     throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.ISDIR, `fd_read on a ${h.kind}`);
   }
   checkRights(h, NEEDS.fd_read);
   // One read only: a second could block on a pipe or terminal although data was returned.
   if (h.kind === 'stdio') return scatter(cx.mem.u8, cx.mem.iovecs(iovs, count), (tmp) => readStdin(cx, h, tmp));
-  if (h.kind === 'socket') return scatter(cx.mem.u8, cx.mem.iovecs(iovs, count), (tmp) => cx.sockets!.recv(cx, h, tmp));
-  return readFile(cx.mem, h, iovs, count, undefined);
+  return scatter(cx.mem.u8, cx.mem.iovecs(iovs, count), (tmp) => cx.sockets!.recv(cx, h, tmp));
 }
 
 /** fd_write on any handle, from iovecs that checkIovecs() checked; `out` is where the caller will store the count. */
 function write(cx: HostContext, h: Handle, iovs: number, count: number, out: number): number {
-  const { mem } = cx;
-  if (h.kind !== 'stdio' && h.kind !== 'socket' && h.kind !== 'file') {
-    throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.BADF, `fd_write on a ${h.kind}`);
-  }
+  if (h.kind !== 'stdio' && h.kind !== 'file') return writeOther(cx, h, iovs, count);
   checkRights(h, NEEDS.fd_write);
-  if (h.kind === 'stdio') {
-    // node:wasi writes what it can; node:fs writes the rest (all of it when node:wasi wrote nothing).
-    let skip = cx.nativeStdio?.write(mem, h.hostFd, iovs, count, out) ?? 0;
-    let total = 0;
-    for (let i = 0; i < count; i++) {
-      const len = mem.iovecLen(iovs, i);
-      total += len;
-      if (skip >= len) {
-        skip -= len;
-        continue;
-      }
-      writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, i) + skip, len - skip);
-      skip = 0;
+  return h.kind === 'stdio' ? writeStdio(cx, h, iovs, count, out) : writeFile(cx.mem, h, iovs, count, undefined);
+}
+
+function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number, out: number): number {
+  const { mem } = cx;
+  // node:wasi writes what it can; node:fs writes the rest (all of it when node:wasi wrote nothing).
+  let skip = cx.nativeStdio?.write(mem, h.hostFd, iovs, count, out) ?? 0;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const len = mem.iovecLen(iovs, i);
+    total += len;
+    if (skip >= len) {
+      skip -= len;
+      continue;
     }
-    h.offset += total;
-    return total;
+    writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, i) + skip, len - skip);
+    skip = 0;
   }
-  if (h.kind === 'socket') {
-    const list = mem.iovecs(iovs, count);
-    return cx.sockets!.send(cx, h, iovecsLength(list), (n) => gather(mem.u8, list, n));
-  }
-  return writeFile(mem, h, iovs, count, undefined);
+  h.offset += total;
+  return total;
+}
+
+/** write() on a socket, or its error for a listener or directory: apart, as readStream. */
+function writeOther(cx: HostContext, h: Handle, iovs: number, count: number): number {
+  if (h.kind !== 'socket') throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.BADF, `fd_write on a ${h.kind}`);
+  checkRights(h, NEEDS.fd_write);
+  const list = cx.mem.iovecs(iovs, count);
+  return cx.sockets!.send(cx, h, iovecsLength(list), (n) => gather(cx.mem.u8, list, n));
 }
 
 function filetypeOf(cx: HostContext, h: Handle): number {

@@ -27,10 +27,7 @@ export class GuestMemory {
    * memory is not inlined.)
    */
   check(ptr: number, len: number): void {
-    if (ptr + len >= this.u8.length) {
-      this.refresh(); // also for a memory that grows without detaching (shared): old views stay valid but short
-      if (ptr + len > this.u8.length) throw new WasiError(ERRNO.FAULT, `memory access out of bounds: ${ptr}+${len}`);
-    }
+    if (ptr + len >= this.u8.length) this.refreshOrFault(ptr, len);
   }
 
   /** A view of guest memory [ptr, ptr+len); FAULT when out of bounds (subarray would clamp silently). */
@@ -89,6 +86,15 @@ export class GuestMemory {
     this.check(ptr, 8);
     if ((ptr & 7) === 0 && LITTLE_ENDIAN) this.u64[ptr >>> 3] = v;
     else this.dv.setBigUint64(ptr, v, true);
+  }
+
+  /**
+   * check()'s rare path, kept out of it so that check stays small enough for V8 to inline into
+   * every call (it stops inlining once a call's inlined code passes a size budget).
+   */
+  private refreshOrFault(ptr: number, len: number): void {
+    this.refresh(); // also for a memory that grows without detaching (shared): old views stay valid but short
+    if (ptr + len > this.u8.length) throw new WasiError(ERRNO.FAULT, `memory access out of bounds: ${ptr}+${len}`);
   }
 
   private refresh(): void {
