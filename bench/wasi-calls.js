@@ -130,10 +130,17 @@ ${verdict}
   module on the main thread. Median of ${ROUNDS} samples per cell; the peers' order is rotated
   every round; the ratios are medians over node:wasi's median from the same run.
 - **Node.js floor** (\`bench/lib/calls-floor.js\`, no guest): the Node.js API call that a WASI host
-  written in JavaScript cannot avoid for each kind, alone in a loop in a worker thread, timed the
+  written in JavaScript makes for each kind, alone in a loop in a worker thread, timed the
   same way (byte buffers in a \`WebAssembly.Memory\`). node:wasi does not pay it: its calls go
   from wasm straight into C++ (uvwasi). Where the floor is above node:wasi, no JavaScript host built
   on \`node:fs\` can meet the target; wmig's cost above the floor is its own.
+- Where wmig leaves node:fs: its fd_write on stdout and stderr hands the write itself to a node:wasi
+  instance (runtime/wasi/native-stdio.ts), which goes from JavaScript into uvwasi without node:fs's
+  per-call layer. The same does not pay for clock_time_get: node:wasi's fast path into C++ exists only
+  for calls from wasm, and from JavaScript its clock costs several times \`process.hrtime.bigint\`.
+- path_open: wmig, like uvwasi, fstat()s every read-only open to tell a directory from a file, and
+  node:fs's \`fstatSync\` costs about as much as the open itself (it builds a \`Stats\` object with four
+  \`Date\`s); the floor is open + close only.
 - /data is a host directory for wmig and node:wasi, holding read.bin (${READ_FILE_BYTES / 1024} KiB; fd_read rewinds with
   one fd_seek each time it reaches the end, once per ${READ_FILE_BYTES / 64} reads) and entries/ (${DIR_ENTRIES} files).
   @wasmer/wasi has no host file system: the same tree is copied into its in-memory MemFS, and its
