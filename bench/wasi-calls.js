@@ -134,10 +134,11 @@ ${verdict}
   same way (byte buffers in a \`WebAssembly.Memory\`). node:wasi does not pay it: its calls go
   from wasm straight into C++ (uvwasi). Where the floor is above node:wasi, no JavaScript host built
   on \`node:fs\` can meet the target; wmig's cost above the floor is its own.
-- Where wmig leaves node:fs: its fd_write on stdout and stderr hands the write itself to a node:wasi
-  instance (runtime/wasi/native-stdio.ts), which goes from JavaScript into uvwasi without node:fs's
-  per-call layer. The same does not pay for clock_time_get: node:wasi's fast path into C++ exists only
-  for calls from wasm, and from JavaScript its clock costs several times \`process.hrtime.bigint\`.
+- wmig does not leave node:fs. Handing stdout's write to a node:wasi instance (JavaScript into uvwasi,
+  one writev) saved ~100 ns per fd_write, but node:wasi is experimental in Node.js 20, with open crash
+  reports (nodejs/node#52402, #53087), and a crash there would take the guest down with it. For
+  clock_time_get it does not pay at all: node:wasi's fast path into C++ exists only for calls from
+  wasm, and from JavaScript its clock costs several times \`process.hrtime.bigint\`.
 - path_open: wmig, like uvwasi, fstat()s every read-only open to tell a directory from a file, and
   node:fs's \`fstatSync\` costs about as much as the open itself (it builds a \`Stats\` object with four
   \`Date\`s); the floor is open + close only.

@@ -59,27 +59,20 @@ function readStream(cx: HostContext, h: Handle, iovs: number, count: number): nu
   return scatter(cx.mem.u8, cx.mem.iovecs(iovs, count), (tmp) => cx.sockets!.recv(cx, h, tmp));
 }
 
-/** fd_write on any handle, from iovecs that checkIovecs() checked; `out` is where the caller will store the count. */
-function write(cx: HostContext, h: Handle, iovs: number, count: number, out: number): number {
+/** fd_write on any handle, from iovecs that checkIovecs() checked. */
+function write(cx: HostContext, h: Handle, iovs: number, count: number): number {
   if (h.kind !== 'stdio' && h.kind !== 'file') return writeOther(cx, h, iovs, count);
   checkRights(h, NEEDS.fd_write);
-  return h.kind === 'stdio' ? writeStdio(cx, h, iovs, count, out) : writeFile(cx.mem, h, iovs, count, undefined);
+  return h.kind === 'stdio' ? writeStdio(cx, h, iovs, count) : writeFile(cx.mem, h, iovs, count, undefined);
 }
 
-function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number, out: number): number {
+function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number): number {
   const { mem } = cx;
-  // node:wasi writes what it can; node:fs writes the rest (all of it when node:wasi wrote nothing).
-  let skip = cx.nativeStdio?.write(mem, h.hostFd, iovs, count, out) ?? 0;
   let total = 0;
   for (let i = 0; i < count; i++) {
     const len = mem.iovecLen(iovs, i);
+    writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, i), len);
     total += len;
-    if (skip >= len) {
-      skip -= len;
-      continue;
-    }
-    writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, i) + skip, len - skip);
-    skip = 0;
   }
   h.offset += total;
   return total;
@@ -194,7 +187,7 @@ export function fdCalls(cx: HostContext): CallTable {
     fd_write: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);
       mem.checkIovecs(u32(iovs), count >>> 0);
-      mem.putU32(u32(out), write(cx, h, u32(iovs), count >>> 0, u32(out)));
+      mem.putU32(u32(out), write(cx, h, u32(iovs), count >>> 0));
       return ok;
     },
     fd_prestat_get: (fd: number, out: number) => {

@@ -10,7 +10,6 @@ import { WasiError } from './errno.js';
 import type { HandleTable, DirHandle, FileHandle, Handle, Mount } from './handles.js';
 import { GuestMemory } from './memory.js';
 import type { Entropy } from './random.js';
-import type { NativeStdio } from './native-stdio.js';
 import { checkRights } from './rights.js';
 import type { SocketClient } from './sockets.js';
 import type { StdinClient } from './stdin.js';
@@ -49,8 +48,6 @@ export class HostContext implements HostParts {
   sockets: SocketClient | undefined;
   /** The worker's end of the stdin bridge, when stdin is a pipe, socket or terminal. */
   stdin: StdinClient | undefined;
-  /** Writes to stdout and stderr through node:wasi, when it can (set with the memory). */
-  nativeStdio: NativeStdio | undefined;
 
   constructor(p: HostParts) {
     this.args = p.args;

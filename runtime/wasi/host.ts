@@ -13,7 +13,6 @@ import { captureHost, freshParts, restoreParts } from './capture.js';
 import { HostContext, type HostParts } from './context.js';
 import { errnoOf } from './errno.js';
 import type { StdioHandle } from './handles.js';
-import { NativeStdio } from './native-stdio.js';
 import { SocketClient } from './sockets.js';
 import { StdinClient } from './stdin.js';
 import type { HostCapture, WasiConfig, WasiFunction, WasiRestoreOptions } from './types.js';
@@ -37,8 +36,6 @@ export class WasiHost {
 
   setMemory(memory: WebAssembly.Memory): void {
     this.cx.mem.set(memory);
-    const outputs = this.cx.table.entries().flatMap(([, h]) => (h.kind === 'stdio' && h.stream !== 0 ? [h.hostFd] : []));
-    this.cx.nativeStdio = NativeStdio.create(memory, outputs);
   }
 
   /** Lets blocking calls (sleeps, stdin, accept/recv) wake for bridge messages and give way to a freeze. */
