@@ -130,10 +130,18 @@ ${verdict}
   module on the main thread. Median of ${ROUNDS} samples per cell; the peers' order is rotated
   every round; the ratios are medians over node:wasi's median from the same run.
 - **Node.js floor** (\`bench/lib/calls-floor.js\`, no guest): the Node.js API call that a WASI host
-  written in JavaScript cannot avoid for each kind, alone in a loop in a worker thread, timed the
+  written in JavaScript makes for each kind, alone in a loop in a worker thread, timed the
   same way (byte buffers in a \`WebAssembly.Memory\`). node:wasi does not pay it: its calls go
   from wasm straight into C++ (uvwasi). Where the floor is above node:wasi, no JavaScript host built
   on \`node:fs\` can meet the target; wmig's cost above the floor is its own.
+- wmig does not leave node:fs. Handing stdout's write to a node:wasi instance (JavaScript into uvwasi,
+  one writev) saved ~100 ns per fd_write, but node:wasi is experimental in Node.js 20, with open crash
+  reports (nodejs/node#52402, #53087), and a crash there would take the guest down with it. For
+  clock_time_get it does not pay at all: node:wasi's fast path into C++ exists only for calls from
+  wasm, and from JavaScript its clock costs several times \`process.hrtime.bigint\`.
+- path_open: wmig, like uvwasi, fstat()s every read-only open to tell a directory from a file, and
+  node:fs's \`fstatSync\` costs about as much as the open itself (it builds a \`Stats\` object with four
+  \`Date\`s); the floor is open + close only.
 - /data is a host directory for wmig and node:wasi, holding read.bin (${READ_FILE_BYTES / 1024} KiB; fd_read rewinds with
   one fd_seek each time it reaches the end, once per ${READ_FILE_BYTES / 64} reads) and entries/ (${DIR_ENTRIES} files).
   @wasmer/wasi has no host file system: the same tree is copied into its in-memory MemFS, and its

@@ -497,6 +497,60 @@ describe('stdio on a non-blocking pipe', () => {
   });
 });
 
+describe('fd_write on stdout and stderr', () => {
+  /** A host whose stdout and stderr are the file `out` opened with `flags`; fd_write of `parts` as separate iovecs at 64. */
+  const setup = (flags: string) => {
+    const out = path.join(tmpDir(), 'out');
+    fs.writeFileSync(out, '');
+    const fd = fs.openSync(out, flags);
+    const g = new Guest(makeHost({ mounts: [], stdio: { stdin: 0, stdout: fd, stderr: fd } }));
+    const write = (stdioFd: number, parts: string[], outPtr = 16) => {
+      let at = 8192;
+      parts.forEach((p, i) => {
+        const b = enc.encode(p);
+        g.u8.set(b, at);
+        g.dv.setUint32(64 + 8 * i, at, true);
+        g.dv.setUint32(68 + 8 * i, b.length, true);
+        at += b.length;
+      });
+      return g.call('fd_write', stdioFd, 64, parts.length, outPtr);
+    };
+    return { g, write, contents: () => fs.readFileSync(out, 'utf8'), close: () => fs.closeSync(fd) };
+  };
+
+  it('writes every iovec in order (one empty) and reports the total; memory.grow in between changes nothing', () => {
+    const { g, write, contents, close } = setup('w');
+    try {
+      expect(write(1, ['ab', '', 'cde'])).toBe(ERRNO.SUCCESS);
+      expect(g.dv.getUint32(16, true)).toBe(5);
+      g.memory.grow(1); // detaches every view of the old buffer
+      expect(write(2, ['fg'])).toBe(ERRNO.SUCCESS);
+      expect(g.dv.getUint32(16, true)).toBe(2);
+      expect(contents()).toBe('abcdefg');
+    } finally {
+      close();
+    }
+  });
+
+  it('BADF on a read-only fd (out untouched), FAULT for a bad out pointer after the bytes are written', () => {
+    const readOnly = setup('r');
+    try {
+      readOnly.g.dv.setUint32(16, 0xdeadbeef, true);
+      expect(readOnly.write(1, ['x'])).toBe(ERRNO.BADF);
+      expect(readOnly.g.dv.getUint32(16, true)).toBe(0xdeadbeef);
+    } finally {
+      readOnly.close();
+    }
+    const { write, contents, close } = setup('w');
+    try {
+      expect(write(1, ['late'], 2 * 65536 - 2)).toBe(ERRNO.FAULT);
+      expect(contents()).toBe('late');
+    } finally {
+      close();
+    }
+  });
+});
+
 describe('rights (runtime/wasi/rights.ts)', () => {
   type Case = [what: string, on: 'file' | 'dir', needs: bigint, call: (g: Guest, fd: number) => number];
   /** A poll_oneoff with one fd subscription; returns the event's errno. */

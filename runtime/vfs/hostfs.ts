@@ -4,7 +4,9 @@
  * requiring it to stay under the real path of the root. Read-only enforcement is the host's job
  * (it knows the mount spec); this backend additionally opens files O_RDONLY unless asked to write.
  */
-import fs from 'node:fs';
+// The calls every open, read and write makes are imported by name: a lookup on the fs module
+// object is a generic property lookup (~10 ns a call).
+import fs, { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import nodePath from 'node:path';
 import { ERRNO, FILETYPE, type Filestat } from '../wasi/defs.js';
 import { WasiError, nodeErrorCode } from '../wasi/errno.js';
@@ -139,29 +141,13 @@ export class HostFs implements Backend {
 
   /** Opens a host fd; a directory found there becomes a directory handle (its fd is not kept). */
   private openFd(p: string, flags: number): Opened {
-    const fd = fs.openSync(p, flags, 0o666);
+    const fd = openSync(p, flags, 0o666);
     // Opening a directory for writing already failed (EISDIR): only a read-only open can find one.
-    if ((flags & (O_WRONLY | O_RDWR)) === 0 && fs.fstatSync(fd).isDirectory()) {
-      fs.closeSync(fd);
+    if ((flags & (O_WRONLY | O_RDWR)) === 0 && fstatSync(fd).isDirectory()) {
+      closeSync(fd);
       return { kind: 'dir' };
     }
-    const io: FileIO = {
-      pread: (buffer, offset, length, pos) => fs.readSync(fd, buffer, offset, length, pos),
-      pwrite: (buffer, offset, length, pos) => {
-        let done = 0;
-        while (done < length) done += fs.writeSync(fd, buffer, offset + done, length - done, pos + done);
-        return done;
-      },
-      stat: () => toFilestat(fs.fstatSync(fd, { bigint: true })),
-      truncate: (size) => fs.ftruncateSync(fd, size),
-      setTimes: (atim, mtim) => {
-        const st = fs.fstatSync(fd, { bigint: true });
-        fs.futimesSync(fd, toSeconds(atim ?? st.atimeNs), toSeconds(mtim ?? st.mtimeNs));
-      },
-      sync: () => fs.fsyncSync(fd),
-      close: () => fs.closeSync(fd),
-    };
-    return { kind: 'file', io };
+    return { kind: 'file', io: new HostFile(fd) };
   }
 
   /**
@@ -216,6 +202,46 @@ export class HostFs implements Backend {
     if (p !== this.root && !p.startsWith(this.rootPrefix)) {
       throw new WasiError(ERRNO.NOTCAPABLE, `path leaves the mount: ${rel}`);
     }
+  }
+}
+
+/** An open host file; one object per open (not one closure per method). */
+class HostFile implements FileIO {
+  readonly #fd: number;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  pread(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    return readSync(this.#fd, buffer, offset, length, position);
+  }
+
+  pwrite(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    let done = 0;
+    while (done < length) done += writeSync(this.#fd, buffer, offset + done, length - done, position + done);
+    return done;
+  }
+
+  stat(): Filestat {
+    return toFilestat(fstatSync(this.#fd, { bigint: true }));
+  }
+
+  truncate(size: number): void {
+    fs.ftruncateSync(this.#fd, size);
+  }
+
+  setTimes(atim: bigint | undefined, mtim: bigint | undefined): void {
+    const st = fstatSync(this.#fd, { bigint: true });
+    fs.futimesSync(this.#fd, toSeconds(atim ?? st.atimeNs), toSeconds(mtim ?? st.mtimeNs));
+  }
+
+  sync(): void {
+    fs.fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
   }
 }
 

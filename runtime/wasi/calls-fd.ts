@@ -2,10 +2,10 @@
 import { type CallTable, type HostContext, u32 } from './context.js';
 import {
   ADVICE_MAX, ERRNO, FDFLAGS, FDFLAGS_ALL, FILETYPE, SIZEOF, WHENCE,
-  writeFdstat, writeFilestat, writePrestatDir, type Iovec,
+  writeFdstat, writeFilestat, writePrestatDir,
 } from './defs.js';
 import { WasiError } from './errno.js';
-import type { FileHandle, Handle } from './handles.js';
+import type { FileHandle, Handle, StdioHandle } from './handles.js';
 import { putDirents } from './dirents.js';
 import { gather, iovecsLength, scatter, type GuestMemory } from './memory.js';
 import { NEEDS, checkRights } from './rights.js';
@@ -14,59 +14,76 @@ import { writeAll } from './stdio.js';
 
 const utf8 = new TextEncoder();
 
-/** Reads into the iovecs at `position`, or at the offset (moving it on), until a read comes up short. */
-function readFile(mem: GuestMemory, h: FileHandle, iovs: Iovec[], position: number | undefined): number {
+/** Reads into the `count` iovecs at `iovs` at `position`, or at the offset (moving it on), until a read comes up short. */
+function readFile(mem: GuestMemory, h: FileHandle, iovs: number, count: number, position: number | undefined): number {
   const start = position ?? h.offset;
   let total = 0;
-  for (const v of iovs) {
-    const n = h.io.pread(mem.u8, v.buf, v.len, start + total); // iovecs() checked the bounds
+  for (let i = 0; i < count; i++) {
+    const len = mem.iovecLen(iovs, i);
+    const n = h.io.pread(mem.u8, mem.iovecBuf(iovs, i), len, start + total); // checkIovecs() checked the bounds
     total += n;
-    if (n < v.len) break;
+    if (n < len) break;
   }
   if (position === undefined) h.offset += total;
   return total;
 }
 
-/** Writes the iovecs at `position`, or at the offset (the end with APPEND), moving it on. */
-function writeFile(mem: GuestMemory, h: FileHandle, iovs: Iovec[], position: number | undefined): number {
+/** Writes the `count` iovecs at `iovs` at `position`, or at the offset (the end with APPEND), moving it on. */
+function writeFile(mem: GuestMemory, h: FileHandle, iovs: number, count: number, position: number | undefined): number {
   const append = position === undefined && (h.fdflags & FDFLAGS.APPEND) !== 0;
   const start = position ?? (append ? Number(h.io.stat().size) : h.offset);
   let total = 0;
-  for (const v of iovs) total += h.io.pwrite(mem.u8, v.buf, v.len, start + total);
+  for (let i = 0; i < count; i++) total += h.io.pwrite(mem.u8, mem.iovecBuf(iovs, i), mem.iovecLen(iovs, i), start + total);
   if (position === undefined) h.offset = start + total;
   return total;
 }
 
-/** fd_read on any handle. */
-function read(cx: HostContext, h: Handle, iovs: Iovec[]): number {
-  if (h.kind !== 'stdio' && h.kind !== 'socket' && h.kind !== 'file') {
+/** fd_read on any handle, into iovecs that checkIovecs() checked. */
+function read(cx: HostContext, h: Handle, iovs: number, count: number): number {
+  if (h.kind !== 'file') return readStream(cx, h, iovs, count);
+  checkRights(h, NEEDS.fd_read);
+  return readFile(cx.mem, h, iovs, count, undefined);
+}
+
+/**
+ * read() on stdin or a socket, or its error for a listener or directory: apart, so that the file
+ * path stays small enough for V8 to inline whole (it stops inlining past a size budget).
+ */
+function readStream(cx: HostContext, h: Handle, iovs: number, count: number): number {
+  if (h.kind !== 'stdio' && h.kind !== 'socket') {
     throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.ISDIR, `fd_read on a ${h.kind}`);
   }
   checkRights(h, NEEDS.fd_read);
   // One read only: a second could block on a pipe or terminal although data was returned.
-  if (h.kind === 'stdio') return scatter(cx.mem.u8, iovs, (tmp) => readStdin(cx, h, tmp));
-  if (h.kind === 'socket') return scatter(cx.mem.u8, iovs, (tmp) => cx.sockets!.recv(cx, h, tmp));
-  return readFile(cx.mem, h, iovs, undefined);
+  if (h.kind === 'stdio') return scatter(cx.mem.u8, cx.mem.iovecs(iovs, count), (tmp) => readStdin(cx, h, tmp));
+  return scatter(cx.mem.u8, cx.mem.iovecs(iovs, count), (tmp) => cx.sockets!.recv(cx, h, tmp));
 }
 
-/** fd_write on any handle. */
-function write(cx: HostContext, h: Handle, iovs: Iovec[]): number {
-  const { mem } = cx;
-  if (h.kind !== 'stdio' && h.kind !== 'socket' && h.kind !== 'file') {
-    throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.BADF, `fd_write on a ${h.kind}`);
-  }
+/** fd_write on any handle, from iovecs that checkIovecs() checked. */
+function write(cx: HostContext, h: Handle, iovs: number, count: number): number {
+  if (h.kind !== 'stdio' && h.kind !== 'file') return writeOther(cx, h, iovs, count);
   checkRights(h, NEEDS.fd_write);
-  if (h.kind === 'stdio') {
-    let total = 0;
-    for (const v of iovs) {
-      writeAll(h.hostFd, mem.u8, v.buf, v.len); // iovecs() checked the bounds
-      total += v.len;
-    }
-    h.offset += total;
-    return total;
+  return h.kind === 'stdio' ? writeStdio(cx, h, iovs, count) : writeFile(cx.mem, h, iovs, count, undefined);
+}
+
+function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number): number {
+  const { mem } = cx;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const len = mem.iovecLen(iovs, i);
+    writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, i), len);
+    total += len;
   }
-  if (h.kind === 'socket') return cx.sockets!.send(cx, h, iovecsLength(iovs), (n) => gather(mem.u8, iovs, n));
-  return writeFile(mem, h, iovs, undefined);
+  h.offset += total;
+  return total;
+}
+
+/** write() on a socket, or its error for a listener or directory: apart, as readStream. */
+function writeOther(cx: HostContext, h: Handle, iovs: number, count: number): number {
+  if (h.kind !== 'socket') throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.BADF, `fd_write on a ${h.kind}`);
+  checkRights(h, NEEDS.fd_write);
+  const list = cx.mem.iovecs(iovs, count);
+  return cx.sockets!.send(cx, h, iovecsLength(list), (n) => gather(cx.mem.u8, list, n));
 }
 
 function filetypeOf(cx: HostContext, h: Handle): number {
@@ -150,24 +167,27 @@ export function fdCalls(cx: HostContext): CallTable {
     },
     fd_pread: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
       const h = cx.file(fd, NEEDS.fd_pread, ERRNO.ISDIR);
-      mem.putU32(u32(out), readFile(mem, h, mem.iovecs(u32(iovs), count >>> 0), Number(offset)));
+      mem.checkIovecs(u32(iovs), count >>> 0);
+      mem.putU32(u32(out), readFile(mem, h, u32(iovs), count >>> 0, Number(offset)));
       return ok;
     },
     fd_pwrite: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
       const h = cx.file(fd, NEEDS.fd_pwrite);
-      mem.putU32(u32(out), writeFile(mem, h, mem.iovecs(u32(iovs), count >>> 0), Number(offset)));
+      mem.checkIovecs(u32(iovs), count >>> 0);
+      mem.putU32(u32(out), writeFile(mem, h, u32(iovs), count >>> 0, Number(offset)));
       return ok;
     },
     fd_read: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);
-      const list = mem.iovecs(u32(iovs), count >>> 0);
+      mem.checkIovecs(u32(iovs), count >>> 0);
       mem.check(u32(out), 4); // fail before reading, not after the bytes were consumed
-      mem.putU32(u32(out), read(cx, h, list));
+      mem.putU32(u32(out), read(cx, h, u32(iovs), count >>> 0));
       return ok;
     },
     fd_write: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);
-      mem.putU32(u32(out), write(cx, h, mem.iovecs(u32(iovs), count >>> 0)));
+      mem.checkIovecs(u32(iovs), count >>> 0);
+      mem.putU32(u32(out), write(cx, h, u32(iovs), count >>> 0));
       return ok;
     },
     fd_prestat_get: (fd: number, out: number) => {

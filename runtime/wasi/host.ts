@@ -99,7 +99,6 @@ export class WasiHost {
       // Fixed arity (path_open has the most parameters, 9): a rest parameter costs an array per call.
       imports[name] = ((a, b, c, d, e, f, g, h, i) => {
         try {
-          cx.mem.view();
           return fn(a, b, c, d, e, f, g, h, i);
         } catch (error) {
           return errnoOf(error); // rethrows ProcExit, FreezeInterrupt and bugs
