@@ -16,7 +16,8 @@
 //     frame to its end. Calls it makes go to the fast bodies again.
 // The patterns are the ones Asyncify (binaryen 108 to 132) emits for its state checks:
 // `state == 2` / `state != 2`, `i32.eqz(state)`, and `select(..., state)`.
-import { appendToVector, ByteWriter, uleb } from './byte-writer.js';
+import { appendToModule } from './append.js';
+import { ByteWriter, uleb } from './byte-writer.js';
 import { Reader, scanModule, ScanUnsupported, sectionBounds, type ScannedFunction, type ScannedModule } from './code-scan.js';
 
 export interface FastPathRewrite {
@@ -25,7 +26,7 @@ export interface FastPathRewrite {
   split: number;
 }
 
-const SEC_FUNCTION = 3, SEC_EXPORT = 7, SEC_CODE = 10;
+const SEC_EXPORT = 7;
 const GLOBAL_GET = 0x23, I32_CONST = 0x41, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, SELECT = 0x1b;
 const IF = 0x04, EMPTY = 0x40, END = 0x0b, LOCAL_GET = 0x20, RETURN_CALL = 0x12;
 const REWINDING = 2;
@@ -53,28 +54,12 @@ export function splitFastPaths(wasm: Uint8Array): FastPathRewrite {
   }
   if (fast.size === 0) return { bytes: wasm, split: 0 };
 
-  const slow = [...fast.keys()];
-  const out = new ByteWriter().bytes(wasm.subarray(0, 8));
-  for (const s of m.sections) {
-    if (s.id === SEC_FUNCTION) {
-      const types = new ByteWriter();
-      for (const f of slow) types.u32(m.functions[f]!.typeIndex);
-      out.section(SEC_FUNCTION, appendToVector(wasm, s.payloadStart, s.end, types.view(), slow.length));
-    } else if (s.id === SEC_CODE) {
-      const code = new ByteWriter().u32(m.functions.length - m.numImportedFunctions + slow.length);
-      for (const fn of m.functions) {
-        if (fn.import) continue;
-        const body = fast.get(fn.index);
-        if (body) code.u32(body.length).bytes(body);
-        else code.bytes(wasm.subarray(fn.entryStart, fn.entryEnd));
-      }
-      for (const f of slow) code.bytes(wasm.subarray(m.functions[f]!.entryStart, m.functions[f]!.entryEnd));
-      out.section(SEC_CODE, code.view());
-    } else {
-      out.bytes(wasm.subarray(s.start, s.end));
-    }
-  }
-  return { bytes: out.view().slice(), split: slow.length };
+  const slow = [...fast.keys()].map((f) => m.functions[f]!);
+  const bytes = appendToModule(m, {
+    functions: slow.map((fn) => ({ type: fn.typeIndex, body: bodyOf(wasm, fn) })),
+    body: (fn) => fast.get(fn.index) ?? null,
+  });
+  return { bytes, split: slow.length };
 }
 
 /**
@@ -129,6 +114,13 @@ function restorePreludeEnd(fn: ScannedFunction, first: { start: number; end: num
     else if (e.kind === 'end' && --depth === 0) return e.start + 1;
   }
   return null;
+}
+
+/** A defined function's body without its size prefix. */
+function bodyOf(wasm: Uint8Array, fn: ScannedFunction): Uint8Array {
+  const r = new Reader(wasm, fn.entryStart);
+  r.u32();
+  return wasm.subarray(r.pos, fn.entryEnd);
 }
 
 /** The global asyncify_get_state returns (its whole body: `global.get $state`). */

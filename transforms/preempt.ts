@@ -12,8 +12,9 @@
 // Everything is spliced into the binary here, so either Asyncify backend takes the result as is.
 // The import goes after the existing ones (module-edit.ts moves every defined function's index);
 // the rest is appended (a type, a global, the stub), so no index moves after that.
-import { appendToVector, ByteWriter, sleb, uleb } from './byte-writer.js';
-import { loopCount, recursiveFunctions, scanModule, ScanUnsupported, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
+import { appendToModule } from './append.js';
+import { ByteWriter, sleb, uleb } from './byte-writer.js';
+import { loopCount, recursiveFunctions, scanModule, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
 import { addFunctionImport } from './module-edit.js';
 
 export const PREEMPT_IMPORT = { module: 'wmig', base: 'preempt' } as const;
@@ -124,10 +125,6 @@ function withLocalFuel(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, fu
   out.bytes(src.subarray(p, fn.entryEnd));
 }
 
-const SEC_TYPE = 1, SEC_FUNCTION = 3, SEC_GLOBAL = 6, SEC_CODE = 10;
-/** Known sections that come after the global section, in binary order. */
-const AFTER_GLOBAL = new Set([7, 8, 9, 12, 10, 11]);
-
 export function insertPreemptChecks(original: ScannedModule): PreemptRewrite {
   const imported = addFunctionImport(original, PREEMPT_IMPORT.module, PREEMPT_IMPORT.base, [], [0x7f]);
   const m = scanModule(imported.bytes);
@@ -140,47 +137,23 @@ export function insertPreemptChecks(original: ScannedModule): PreemptRewrite {
   const stub = uleb(stubIndex);
   // The stub: no locals; fuel = wmig.preempt()
   const stubBody = [0x00, 0x10, ...uleb(imported.index), 0x24, ...fuel, 0x0b];
-  const has = (id: number) => m.sections.some((s) => s.id === id);
-  if (!has(SEC_TYPE) || !has(SEC_FUNCTION) || !has(SEC_CODE)) throw new ScanUnsupported('module without type, function or code section');
 
-  const out = new ByteWriter().bytes(src.subarray(0, 8));
   const globalEntry = [0x7f, 0x01, 0x41, ...sleb(INITIAL_FUEL), 0x0b];
   let loopChecks = 0, entryChecks = 0;
-  let globalWritten = false;
-  for (const s of m.sections) {
-    if (!globalWritten && AFTER_GLOBAL.has(s.id)) {
-      out.section(SEC_GLOBAL, Uint8Array.from([0x01, ...globalEntry]));
-      globalWritten = true;
-    }
-    switch (s.id) {
-      case SEC_TYPE: out.section(SEC_TYPE, appendToVector(src, s.payloadStart, s.end, [0x60, 0x00, 0x00])); break;
-      case SEC_FUNCTION: out.section(SEC_FUNCTION, appendToVector(src, s.payloadStart, s.end, uleb(stubType))); break;
-      case SEC_GLOBAL: out.section(SEC_GLOBAL, appendToVector(src, s.payloadStart, s.end, globalEntry)); globalWritten = true; break;
-      case SEC_CODE: {
-        const body = new ByteWriter().u32(m.functions.length - m.numImportedFunctions + 1);
-        const entry = new ByteWriter();
-        for (const fn of m.functions) {
-          if (fn.import) continue;
-          const entryCheck = recursive.has(fn.index);
-          const loops = loopCount(fn);
-          if (loops === 0 && !entryCheck) {
-            body.bytes(src.subarray(fn.entryStart, fn.entryEnd));
-            continue;
-          }
-          if (entryCheck) entryChecks++;
-          loopChecks += loops;
-          entry.reset();
-          withLocalFuel(entry, src, fn, fuel, stub, entryCheck);
-          body.u32(entry.length).bytes(entry.view());
-        }
-        body.u32(stubBody.length).bytes(stubBody);
-        out.section(SEC_CODE, body.view());
-        break;
-      }
-      default:
-        out.bytes(src.subarray(s.start, s.end));
-    }
-  }
-  if (!globalWritten) out.section(SEC_GLOBAL, Uint8Array.from([0x01, ...globalEntry]));
-  return { bytes: out.view().slice(), importIndex: imported.index, stubIndex, fuelGlobal, loopChecks, entryChecks };
+  const bytes = appendToModule(m, {
+    types: [[0x60, 0x00, 0x00]],
+    globals: [globalEntry],
+    functions: [{ type: stubType, body: stubBody }],
+    body: (fn) => {
+      const entryCheck = recursive.has(fn.index);
+      const loops = loopCount(fn);
+      if (loops === 0 && !entryCheck) return null;
+      if (entryCheck) entryChecks++;
+      loopChecks += loops;
+      const body = new ByteWriter();
+      withLocalFuel(body, src, fn, fuel, stub, entryCheck);
+      return body.view();
+    },
+  });
+  return { bytes, importIndex: imported.index, stubIndex, fuelGlobal, loopChecks, entryChecks };
 }

@@ -9,7 +9,8 @@
 //
 // Everything new is appended (two types, a global, two functions), so no existing index moves.
 import { ScanUnsupported, type ScannedModule } from './code-scan.js';
-import { appendToVector, ByteWriter, sleb, uleb } from './byte-writer.js';
+import { appendToModule } from './append.js';
+import { ByteWriter, sleb, uleb } from './byte-writer.js';
 
 /** 1 MiB: room for the unwound stack of deep programs many times over. */
 export const RESERVED_PAGES = 16;
@@ -21,9 +22,7 @@ export interface ReserveRewrite {
   reservedGlobal: number;
 }
 
-const SEC_TYPE = 1, SEC_FUNCTION = 3, SEC_MEMORY = 5, SEC_GLOBAL = 6, SEC_CODE = 10;
-/** Known sections that come after the global section, in binary order. */
-const AFTER_GLOBAL = new Set([7, 8, 9, 12, 10, 11]);
+const SEC_MEMORY = 5;
 
 /** Throws ScanUnsupported for memories it cannot reserve in (imported, several, 64-bit, shared). */
 export function reserveTopPages(m: ScannedModule): ReserveRewrite {
@@ -43,47 +42,24 @@ export function reserveTopPages(m: ScannedModule): ReserveRewrite {
   const growBody = [0x00, 0x20, 0x00, 0x40, 0x00, 0x22, 0x00, 0x41, 0x7f, 0x46, 0x04, 0x7f, 0x41, 0x7f, 0x05, 0x20, 0x00, 0x23, ...g, 0x6b, 0x0b, 0x0b];
   const globalEntry = [0x7f, 0x01, 0x41, ...sleb(RESERVED_PAGES), 0x0b];
 
-  const out = new ByteWriter().bytes(src.subarray(0, 8));
-  let globalWritten = false;
-  for (const s of m.sections) {
-    if (!globalWritten && AFTER_GLOBAL.has(s.id)) {
-      out.section(SEC_GLOBAL, Uint8Array.from([0x01, ...globalEntry]));
-      globalWritten = true;
-    }
-    switch (s.id) {
-      case SEC_TYPE: out.section(SEC_TYPE, appendToVector(src, s.payloadStart, s.end, [0x60, 0x00, 0x01, 0x7f, 0x60, 0x01, 0x7f, 0x01, 0x7f], 2)); break;
-      case SEC_FUNCTION: out.section(SEC_FUNCTION, appendToVector(src, s.payloadStart, s.end, [...uleb(sizeType), ...uleb(growType)], 2)); break;
-      case SEC_MEMORY: out.section(SEC_MEMORY, enlargedMemory(src.subarray(s.payloadStart, s.end))); break;
-      case SEC_GLOBAL: out.section(SEC_GLOBAL, appendToVector(src, s.payloadStart, s.end, globalEntry)); globalWritten = true; break;
-      case SEC_CODE: {
-        const body = new ByteWriter().u32(m.functions.length - m.numImportedFunctions + 2);
-        const entry = new ByteWriter();
-        for (const fn of m.functions) {
-          if (fn.import) continue;
-          if (fn.memoryOps.length === 0) {
-            body.bytes(src.subarray(fn.entryStart, fn.entryEnd));
-            continue;
-          }
-          let p = fn.entryStart;
-          while (src[p++]! & 0x80); // the old size prefix
-          entry.reset();
-          for (const op of fn.memoryOps) {
-            entry.bytes(src.subarray(p, op.start)).byte(0x10).u32(op.grow ? growFn : sizeFn);
-            p = op.end;
-          }
-          entry.bytes(src.subarray(p, fn.entryEnd));
-          body.u32(entry.length).bytes(entry.view());
-        }
-        for (const fn of [sizeBody, growBody]) body.u32(fn.length).bytes(fn);
-        out.section(SEC_CODE, body.view());
-        break;
+  const bytes = appendToModule(m, {
+    types: [[0x60, 0x00, 0x01, 0x7f], [0x60, 0x01, 0x7f, 0x01, 0x7f]],
+    globals: [globalEntry],
+    functions: [{ type: sizeType, body: sizeBody }, { type: growType, body: growBody }],
+    body: (fn) => {
+      if (fn.memoryOps.length === 0) return null;
+      let p = fn.entryStart;
+      while (src[p++]! & 0x80); // the old size prefix
+      const body = new ByteWriter();
+      for (const op of fn.memoryOps) {
+        body.bytes(src.subarray(p, op.start)).byte(0x10).u32(op.grow ? growFn : sizeFn);
+        p = op.end;
       }
-      default:
-        out.bytes(src.subarray(s.start, s.end));
-    }
-  }
-  if (!globalWritten) out.section(SEC_GLOBAL, Uint8Array.from([0x01, ...globalEntry]));
-  return { bytes: out.view().slice(), reservedGlobal };
+      return body.bytes(src.subarray(p, fn.entryEnd)).view();
+    },
+    section: (s) => (s.id === SEC_MEMORY ? enlargedMemory(src.subarray(s.payloadStart, s.end)) : null),
+  });
+  return { bytes, reservedGlobal };
 }
 
 /** The memory section with RESERVED_PAGES more initial (and maximum) pages. */
