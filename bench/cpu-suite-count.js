@@ -2,6 +2,7 @@
 // (found through the body of the exported asyncify_get_state), minus the Asyncify API itself and
 // the rewind copies transforms/fast-path.ts appends after it.
 import { scanModule } from '../dist/transforms/code-scan.js';
+import { exportedFunction, readSections } from '../dist/transforms/wasm-binary.js';
 
 export function instrumentedFunctionCount(wasm) {
   return instrumentedFunctions(wasm).size;
@@ -17,24 +18,8 @@ export function instrumentedFunctions(wasm) {
   return new Set(m.functions.filter((f) => !f.import && f.index < firstApi && f.globalsRead.has(state)).map((f) => f.index));
 }
 
-export function exportIndex(wasm, name) {
-  let p = 8;
-  const u32 = () => { let r = 0, s = 0, b; do { b = wasm[p++]; r += (b & 0x7f) * 2 ** s; s += 7; } while (b & 0x80); return r; };
-  while (p < wasm.length) {
-    const id = wasm[p++];
-    const size = u32();
-    const end = p + size;
-    if (id === 7) {
-      for (let n = u32(); n > 0; n--) {
-        const len = u32();
-        const got = new TextDecoder().decode(wasm.subarray(p, p + len));
-        p += len;
-        const kind = wasm[p++];
-        const index = u32();
-        if (kind === 0 && got === name) return index;
-      }
-    }
-    p = end;
-  }
-  throw new Error(`no export ${name}`);
+function exportIndex(wasm, name) {
+  const index = exportedFunction(readSections(wasm), name);
+  if (index === null) throw new Error(`no export ${name}`);
+  return index;
 }

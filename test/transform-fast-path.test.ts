@@ -10,12 +10,13 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { instrument } from '../transforms/index.js';
 import { Reader, scanModule, type ScannedModule } from '../transforms/code-scan.js';
+import { exportedFunction, readSections } from '../transforms/wasm-binary.js';
 import { BACKENDS } from './helpers/backends.js';
 import { ExitCode } from '../dist/runtime/index.js';
 import { CACHE_DIR, example, removeDir, ROOT, tempDir, wmig } from './helpers/wmig.js';
 
 // Plain JavaScript shared with the benchmarks (no types).
-const { exportIndex, instrumentedFunctions } = await import('../bench/cpu-suite-count.js' as string);
+const { instrumentedFunctions } = await import('../bench/cpu-suite-count.js' as string);
 
 const CASES = [
   { name: 'interp (precise)', file: 'examples/build/cpu/interp.wasm', preempt: false },
@@ -26,9 +27,7 @@ const CASES = [
 /** A defined function's body bytes (size prefix excluded). */
 function body(m: ScannedModule, index: number): Uint8Array {
   const fn = m.functions[index]!;
-  const r = new Reader(m.bytes, fn.entryStart);
-  r.u32();
-  return m.bytes.subarray(r.pos, fn.entryEnd);
+  return m.bytes.subarray(fn.bodyStart, fn.entryEnd);
 }
 
 /** How often `global.get state` is followed by `i32.const 2; i32.eq` (a rewind check), and by `i32.eqz` (a guard). */
@@ -57,7 +56,7 @@ describe.each(BACKENDS)('fast paths with $name', ({ wasmOpt }) => {
     expect(after.functions.length).toBe(before.functions.length + instrumented.length);
 
     // Asyncify's state global: the one its asyncify_get_state export reads.
-    const state = [...before.functions[exportIndex(compact.wasm, 'asyncify_get_state')]!.globalsRead][0]!;
+    const state = [...before.functions[exportedFunction(readSections(compact.wasm), 'asyncify_get_state')!]!.globalsRead][0]!;
     instrumented.forEach((f, k) => {
       const slow = before.functions.length + k;
       expect(Buffer.from(body(after, slow)).equals(Buffer.from(body(before, f))), `copy of ${f}`).toBe(true);

@@ -1,4 +1,4 @@
-// Byte-level encoding shared by the binary rewriters (reserve, preempt, module-edit).
+// Byte-level encoding shared by the binary rewriters (append, module-edit, preempt, reserve, fast paths).
 
 /** A growable byte buffer for re-encoding modules (a JS number[] per byte is slow on 30 MB modules). */
 export class ByteWriter {

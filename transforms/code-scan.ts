@@ -41,6 +41,8 @@ export interface ScannedFunction {
   /** Parameters, and locals declared in the body (defined functions only). */
   paramCount: number;
   localCount: number;
+  /** Byte offset of the locals, just after the body's size prefix. Defined functions only. */
+  bodyStart: number;
   /** Byte offset of the first instruction (after the locals). Defined functions only. */
   codeStart: number;
   /** Byte range of the whole body entry (size LEB included). Defined functions only. */
@@ -186,7 +188,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
   const funcRefSites: number[] = [];
   const newFn = (index: number, typeIndex: number): ScannedFunction => ({
     index, sig: typeSigs[typeIndex]!, typeIndex, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), globalGets: [], memoryOps: [], handovers: [], structure: [],
-    paramCount: 0, localCount: 0, codeStart: 0, entryStart: 0, entryEnd: 0,
+    paramCount: 0, localCount: 0, bodyStart: 0, codeStart: 0, entryStart: 0, entryEnd: 0,
   });
 
   for (const { id, payloadStart, end } of sections) {
@@ -298,6 +300,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           const fn = functions[numImportedFunctions + i]!;
           fn.entryStart = r.pos;
           const bodySize = r.u32();
+          fn.bodyStart = r.pos;
           const bodyEnd = r.pos + bodySize;
           fn.entryEnd = bodyEnd;
           for (let groups = r.u32(); groups > 0; groups--) { fn.localCount += r.u32(); r.valtype(); }

@@ -18,7 +18,8 @@
 // `state == 2` / `state != 2`, `i32.eqz(state)`, and `select(..., state)`.
 import { appendToModule } from './append.js';
 import { ByteWriter, uleb } from './byte-writer.js';
-import { Reader, scanModule, ScanUnsupported, sectionBounds, type ScannedFunction, type ScannedModule } from './code-scan.js';
+import { Reader, scanModule, ScanUnsupported, type ScannedFunction, type ScannedModule } from './code-scan.js';
+import { exportedFunction, readSections } from './wasm-binary.js';
 
 export interface FastPathRewrite {
   bytes: Uint8Array;
@@ -26,14 +27,13 @@ export interface FastPathRewrite {
   split: number;
 }
 
-const SEC_EXPORT = 7;
 const GLOBAL_GET = 0x23, I32_CONST = 0x41, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, SELECT = 0x1b;
 const IF = 0x04, EMPTY = 0x40, END = 0x0b, LOCAL_GET = 0x20, RETURN_CALL = 0x12;
 const REWINDING = 2;
 
 /** Splits every function of Asyncify's output that checks for rewinding; unchanged bytes if none does. */
 export function splitFastPaths(wasm: Uint8Array): FastPathRewrite {
-  const getState = exportedFunction(wasm, 'asyncify_get_state');
+  const getState = exportedFunction(readSections(wasm), 'asyncify_get_state');
   if (getState === null) return { bytes: wasm, split: 0 };
   let m: ScannedModule;
   try {
@@ -56,7 +56,7 @@ export function splitFastPaths(wasm: Uint8Array): FastPathRewrite {
 
   const slow = [...fast.keys()].map((f) => m.functions[f]!);
   const bytes = appendToModule(m, {
-    functions: slow.map((fn) => ({ type: fn.typeIndex, body: bodyOf(wasm, fn) })),
+    functions: slow.map((fn) => ({ type: fn.typeIndex, body: wasm.subarray(fn.bodyStart, fn.entryEnd) })),
     body: (fn) => fast.get(fn.index) ?? null,
   });
   return { bytes, split: slow.length };
@@ -85,15 +85,13 @@ function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowInde
   if (!checksRewind) return null;
 
   const out = new ByteWriter();
-  let p = fn.entryStart;
-  while (src[p++]! & 0x80); // the size prefix
-  out.bytes(src.subarray(p, fn.codeStart));
+  out.bytes(src.subarray(fn.bodyStart, fn.codeStart));
   // The rewind check: `if (state == rewinding) return_call $slow(params)`. It takes the place of
   // Asyncify's own prelude (`if (state == rewinding) { restore locals }`) where that comes first.
   out.bytes([GLOBAL_GET, ...uleb(state), I32_CONST, REWINDING, I32_EQ, IF, EMPTY]);
   for (let i = 0; i < fn.paramCount; i++) out.byte(LOCAL_GET).u32(i);
   out.byte(RETURN_CALL).u32(slowIndex).byte(END);
-  p = restorePreludeEnd(fn, edits[0]) ?? fn.codeStart;
+  let p = restorePreludeEnd(fn, edits[0]) ?? fn.codeStart;
   for (const e of edits) {
     if (e.start < p) continue;
     out.bytes(src.subarray(p, e.start)).bytes(e.code);
@@ -116,30 +114,10 @@ function restorePreludeEnd(fn: ScannedFunction, first: { start: number; end: num
   return null;
 }
 
-/** A defined function's body without its size prefix. */
-function bodyOf(wasm: Uint8Array, fn: ScannedFunction): Uint8Array {
-  const r = new Reader(wasm, fn.entryStart);
-  r.u32();
-  return wasm.subarray(r.pos, fn.entryEnd);
-}
-
 /** The global asyncify_get_state returns (its whole body: `global.get $state`). */
 function stateGlobal(m: ScannedModule, getState: ScannedFunction): number | null {
   if (getState.import || getState.globalGets.length !== 1) return null;
   const r = new Reader(m.bytes, getState.globalGets[0]! + 1);
   const index = r.u32();
   return m.bytes[r.pos] === END && r.pos + 1 === getState.entryEnd ? index : null;
-}
-
-function exportedFunction(wasm: Uint8Array, name: string): number | null {
-  const section = sectionBounds(wasm).find((s) => s.id === SEC_EXPORT);
-  if (!section) return null;
-  const r = new Reader(wasm, section.payloadStart);
-  for (let n = r.u32(); n > 0; n--) {
-    const exported = r.name();
-    const kind = r.byte();
-    const index = r.u32();
-    if (kind === 0 && exported === name) return index;
-  }
-  return null;
 }

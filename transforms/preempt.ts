@@ -90,8 +90,7 @@ function withLocalFuel(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, fu
   }
   edits.sort((a, b) => a.at - b.at || a.order - b.order);
 
-  let p = fn.entryStart;
-  while (src[p++]! & 0x80); // the old size prefix
+  let p = fn.bodyStart;
   // Locals: one more group, `1 i32`, whose index is after every param and local.
   let groups = 0, shift = 0, b: number;
   do { b = src[p++]!; groups += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);

@@ -48,8 +48,7 @@ export function reserveTopPages(m: ScannedModule): ReserveRewrite {
     functions: [{ type: sizeType, body: sizeBody }, { type: growType, body: growBody }],
     body: (fn) => {
       if (fn.memoryOps.length === 0) return null;
-      let p = fn.entryStart;
-      while (src[p++]! & 0x80); // the old size prefix
+      let p = fn.bodyStart;
       const body = new ByteWriter();
       for (const op of fn.memoryOps) {
         body.bytes(src.subarray(p, op.start)).byte(0x10).u32(op.grow ? growFn : sizeFn);

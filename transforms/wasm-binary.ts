@@ -7,6 +7,7 @@ const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const VERSION = [0x01, 0x00, 0x00, 0x00];
 const CUSTOM_SECTION = 0;
 const EXPORT_SECTION = 7;
+const FUNCTION_EXPORT = 0;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -94,6 +95,20 @@ export function readSections(wasm: Uint8Array): Section[] {
 
 export function findCustomSection(sections: Section[], name: string): Uint8Array | null {
   return sections.find((s) => s.id === CUSTOM_SECTION && s.name === name)?.payload ?? null;
+}
+
+/** The index of the function exported as `name`, or null. */
+export function exportedFunction(sections: Section[], name: string): number | null {
+  const payload = sections.find((s) => s.id === EXPORT_SECTION)?.payload;
+  if (!payload) return null;
+  const cursor = new Cursor(payload, 0, payload.length);
+  for (let count = cursor.u32(); count > 0; count--) {
+    const exported = cursor.name();
+    const kind = cursor.byte();
+    const index = cursor.u32();
+    if (kind === FUNCTION_EXPORT && exported === name) return index;
+  }
+  return null;
 }
 
 export function exportNames(sections: Section[]): string[] {
