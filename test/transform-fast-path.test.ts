@@ -1,7 +1,7 @@
 /**
  * Issue 4: fast paths (transforms/fast-path.ts). Each instrumented function keeps Asyncify's body as
  * an appended rewind copy, byte for byte, and its own index gets a body whose only rewind check sends
- * a rewind to that copy. The oracle for the bytes is the same module instrumented with
+ * a rewind to that copy, and whose guards against rewinding are gone. The oracle for the bytes is the same module instrumented with
  * `fastPaths: false`; that freezing and thawing still behaves is what migration-every-call,
  * migration-scenarios (10 generations) and sjlj test with the default, which has fast paths.
  */
@@ -43,6 +43,10 @@ function stateChecks(m: ScannedModule, index: number, state: number): { rewind: 
   return { rewind, guards };
 }
 
+function ifCount(m: ScannedModule, index: number): number {
+  return m.functions[index]!.structure.filter((e) => e.kind === 'open' && e.op === 0x04).length;
+}
+
 describe.each(BACKENDS)('fast paths with $name', ({ wasmOpt }) => {
   it.each(CASES)('$name: rewind copies are Asyncify\'s bodies; fast bodies check for a rewind once', async (c) => {
     const wasm = readFileSync(join(ROOT, c.file));
@@ -57,7 +61,12 @@ describe.each(BACKENDS)('fast paths with $name', ({ wasmOpt }) => {
 
     // Asyncify's state global: the one its asyncify_get_state export reads.
     const state = [...before.functions[exportedFunction(readSections(compact.wasm), 'asyncify_get_state')!]!.globalsRead][0]!;
+    let fastIfs = 0, copyIfs = 0;
     instrumented.forEach((f, k) => {
+      // The restore prelude and every guard `if` went; the rewind check is the one `if` added.
+      expect(ifCount(after, f), `ifs of ${f}`).toBeLessThanOrEqual(ifCount(before, f));
+      fastIfs += ifCount(after, f);
+      copyIfs += ifCount(before, f);
       const slow = before.functions.length + k;
       expect(Buffer.from(body(after, slow)).equals(Buffer.from(body(before, f))), `copy of ${f}`).toBe(true);
       expect(after.functions[slow]!.typeIndex).toBe(before.functions[f]!.typeIndex);
@@ -66,6 +75,7 @@ describe.each(BACKENDS)('fast paths with $name', ({ wasmOpt }) => {
       expect(stateChecks(after, f, state)).toEqual({ rewind: 1, guards: 0 });
       expect(after.functions[f]!.calls.has(slow), 'return_call of the copy').toBe(true);
     });
+    expect(fastIfs).toBeLessThan(copyIfs);
     // Every other function is untouched.
     for (const fn of before.functions) {
       if (fn.import || instrumented.includes(fn.index)) continue;

@@ -35,8 +35,8 @@ export interface ScannedFunction {
    * in a local and must hand it over there): calls (call, call_indirect, call_ref), and exits
    * (return, tail calls, branches to the function's own label, its final end). Defined functions only. */
   handovers: { start: number; end: number; kind: 'call' | 'exit' }[];
-  /** Blocks, their ends and branches, in order (for preempt.ts, which wraps loops in blocks and
-   * so must renumber branches). Defined functions only. */
+  /** Blocks, their elses and ends, and branches, in order (preempt.ts wraps loops in blocks and
+   * so must renumber branches; fast-path.ts drops arms of decided ifs). Defined functions only. */
   structure: StructureEvent[];
   /** Parameters, and locals declared in the body (defined functions only). */
   paramCount: number;
@@ -53,6 +53,7 @@ export interface ScannedFunction {
 export type StructureEvent =
   /** block, loop or if; `bodyStart` is just after its block type. */
   | { kind: 'open'; op: number; start: number; bodyStart: number; emptyType: boolean }
+  | { kind: 'else'; start: number }
   | { kind: 'end'; start: number }
   /** br, br_if, br_table, br_on_null, br_on_non_null: label depths as written, immediates in [immStart, end). */
   | { kind: 'branch'; op: number; start: number; immStart: number; end: number; depths: number[] };
@@ -339,7 +340,8 @@ function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[
       continue;
     }
     if (op === 0x0f) { handover(at, 'exit'); continue; }
-    if (op <= 0x01 || op === 0x05 || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) continue;
+    if (op === 0x05) { fn.structure.push({ kind: 'else', start: at }); continue; }
+    if (op <= 0x01 || op === 0x1a || op === 0x1b || op === 0xd1 || op === 0xd3 || op === 0xd4) continue;
     if (op >= 0x45 && op <= 0xc4) continue; // numeric, no immediates
     switch (op) {
       case 0x02: case 0x03: case 0x04: {

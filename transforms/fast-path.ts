@@ -10,8 +10,9 @@
 // 18% of SQLite's instrumented size but cost 7% of its run time):
 //   - the original index: `if (state == rewinding) return_call $slow(params)`, then the body with
 //     every guard against rewinding decided (state == rewinding: false; state == normal: true, as
-//     after each call that may unwind the body leaves at once when unwinding), which the engine
-//     folds away. Its unwind code is untouched, so it saves exactly what the slow copy restores.
+//     after each call that may unwind the body leaves at once when unwinding): an `if` on one
+//     keeps only the arm that runs, a `br_if` becomes `br` or goes, any other use gets the
+//     constant. Its unwind code is untouched, so it saves exactly what the slow copy restores.
 //   - $slow, appended: Asyncify's body as it was, which a rewind enters and which then runs that
 //     frame to its end. Calls it makes go to the fast bodies again.
 // The patterns are the ones Asyncify (binaryen 108 to 132) emits for its state checks:
@@ -28,7 +29,7 @@ export interface FastPathRewrite {
 }
 
 const GLOBAL_GET = 0x23, I32_CONST = 0x41, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, SELECT = 0x1b;
-const IF = 0x04, EMPTY = 0x40, END = 0x0b, LOCAL_GET = 0x20, RETURN_CALL = 0x12;
+const BLOCK = 0x02, IF = 0x04, EMPTY = 0x40, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, LOCAL_GET = 0x20, RETURN_CALL = 0x12;
 const REWINDING = 2;
 
 /** Splits every function of Asyncify's output that checks for rewinding; unchanged bytes if none does. */
@@ -68,31 +69,34 @@ export function splitFastPaths(wasm: Uint8Array): FastPathRewrite {
  */
 function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowIndex: number): Uint8Array | null {
   const src = m.bytes;
-  const edits: { start: number; end: number; code: number[] }[] = [];
+  const blocks = blockBounds(fn);
+  const edits: Edit[] = [];
   let checksRewind = false;
   for (const at of fn.globalGets) {
     const r = new Reader(src, at + 1);
     if (r.u32() !== state) continue;
     const next = r.pos;
     const op = src[next];
-    if (op === I32_EQZ) edits.push({ start: at, end: next + 1, code: [I32_CONST, 1] });
+    if (op === I32_EQZ) edits.push(...decided(blocks, src, at, next + 1, true));
     else if (op === SELECT) edits.push({ start: at, end: next, code: [I32_CONST, 0] });
     else if (op === I32_CONST && src[next + 1] === REWINDING && (src[next + 2] === I32_EQ || src[next + 2] === I32_NE)) {
-      edits.push({ start: at, end: next + 3, code: [I32_CONST, src[next + 2] === I32_EQ ? 0 : 1] });
+      edits.push(...decided(blocks, src, at, next + 3, src[next + 2] === I32_NE));
       checksRewind = true;
     }
   }
   if (!checksRewind) return null;
+  edits.sort((a, b) => a.start - b.start);
 
   const out = new ByteWriter();
   out.bytes(src.subarray(fn.bodyStart, fn.codeStart));
   // The rewind check: `if (state == rewinding) return_call $slow(params)`. It takes the place of
-  // Asyncify's own prelude (`if (state == rewinding) { restore locals }`) where that comes first.
+  // Asyncify's own prelude (`if (state == rewinding) { restore locals }`), which goes as a decided if.
   out.bytes([GLOBAL_GET, ...uleb(state), I32_CONST, REWINDING, I32_EQ, IF, EMPTY]);
   for (let i = 0; i < fn.paramCount; i++) out.byte(LOCAL_GET).u32(i);
   out.byte(RETURN_CALL).u32(slowIndex).byte(END);
-  let p = restorePreludeEnd(fn, edits[0]) ?? fn.codeStart;
+  let p = fn.codeStart;
   for (const e of edits) {
+    // An edit inside a dropped arm went with it.
     if (e.start < p) continue;
     out.bytes(src.subarray(p, e.start)).bytes(e.code);
     p = e.end;
@@ -101,17 +105,48 @@ function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowInde
   return out.view().slice();
 }
 
-/** Where Asyncify's restore prelude ends, if the body starts with it (`first` is the body's first
- * state check: `state == rewinding` right at the start, then an `if` without result). */
-function restorePreludeEnd(fn: ScannedFunction, first: { start: number; end: number } | undefined): number | null {
-  if (!first || first.start !== fn.codeStart) return null;
-  let depth = 0;
+/** Replace src[start, end) with code. */
+interface Edit { start: number; end: number; code: number[] }
+
+/** Where each `if` of a body has its block type, `else` (if any) and `end`, by the if's offset. */
+type BlockBounds = Map<number, { bodyStart: number; elseAt: number | null; endAt: number }>;
+
+function blockBounds(fn: ScannedFunction): BlockBounds {
+  const bounds: BlockBounds = new Map();
+  const open: { start: number; bodyStart: number; elseAt: number | null; isIf: boolean }[] = [];
   for (const e of fn.structure) {
-    if (depth === 0 && (e.kind !== 'open' || e.op !== IF || e.start !== first.end || !e.emptyType)) return null;
-    if (e.kind === 'open') depth++;
-    else if (e.kind === 'end' && --depth === 0) return e.start + 1;
+    if (e.kind === 'open') open.push({ start: e.start, bodyStart: e.bodyStart, elseAt: null, isIf: e.op === IF });
+    else if (e.kind === 'else') open[open.length - 1]!.elseAt = e.start;
+    else if (e.kind === 'end') {
+      const b = open.pop()!;
+      if (b.isIf) bounds.set(b.start, { bodyStart: b.bodyStart, elseAt: b.elseAt, endAt: e.start });
+    }
   }
-  return null;
+  return bounds;
+}
+
+/**
+ * Edits for a state test in src[start, end) whose outcome is known in a fast body. An `if` on it
+ * keeps only the arm that runs, as a block (same label, so branches keep their depths); a `br_if`
+ * becomes `br` or goes; anything else gets the constant.
+ */
+function decided(blocks: BlockBounds, src: Uint8Array, start: number, end: number, value: boolean): Edit[] {
+  const b = src[end] === IF ? blocks.get(end) : undefined;
+  if (b) {
+    const block = [BLOCK, ...src.subarray(end + 1, b.bodyStart)];
+    if (value) {
+      const head = { start, end: b.bodyStart, code: block };
+      return b.elseAt === null ? [head] : [head, { start: b.elseAt, end: b.endAt, code: [] }];
+    }
+    return [b.elseAt === null ? { start, end: b.endAt + 1, code: [] } : { start, end: b.elseAt + 1, code: block }];
+  }
+  if (src[end] === BR_IF) {
+    if (value) return [{ start, end: end + 1, code: [BR] }];
+    const r = new Reader(src, end + 1);
+    r.u32();
+    return [{ start, end: r.pos, code: [] }];
+  }
+  return [{ start, end, code: [I32_CONST, value ? 1 : 0] }];
 }
 
 /** The global asyncify_get_state returns (its whole body: `global.get $state`). */
