@@ -104,3 +104,18 @@ describe('wmig instrument --compact', () => {
     removeDir(work);
   }, 120_000);
 });
+
+describe('thaw --module with the plain module', () => {
+  it.each([{ flags: ['--compact'] }, { flags: ['--preempt'] }, { flags: ['--preempt', '--compact'] }])('instruments it as the frozen run was ($flags), from what the snapshot records', async ({ flags }) => {
+    const work = tempDir();
+    const snapshot = join(work, 'bare.wmig');
+    const whole = await wmig(['run', example('sjlj')]);
+    expect(whole.status).toBe(0);
+    const frozen = await wmig(['run', '--cache-dir', CACHE_DIR, ...flags, '--no-embed-module', '--freeze-at-call', '3', '--snapshot', snapshot, example('sjlj')]);
+    expect(frozen.status, frozen.stderr.toString()).toBe(ExitCode.FROZEN);
+    const thawed = await wmig(['thaw', '--cache-dir', CACHE_DIR, '--module', example('sjlj'), snapshot]);
+    expect(thawed.status, thawed.stderr.toString()).toBe(whole.status);
+    expect(Buffer.concat([frozen.stdout, thawed.stdout]).toString()).toBe(whole.stdout.toString());
+    removeDir(work);
+  }, 120_000);
+});

@@ -323,6 +323,26 @@ describe('mounts', () => {
   });
 });
 
+/** A raw TCP connection to `address`: what has come back so far, and when and with what it ended. */
+async function connectRaw(address: string) {
+  const socket = net.connect(Number(address.slice(address.lastIndexOf(':') + 1)), address.slice(0, address.lastIndexOf(':')));
+  await new Promise((r) => socket.once('connect', r));
+  let got = '';
+  const conn = {
+    socket,
+    received: () => got,
+    endedAt: 0,
+    ended: new Promise<string>((resolve) => {
+      socket.on('data', (c) => (got += c));
+      socket.on('end', () => {
+        conn.endedAt = performance.now();
+        resolve(got);
+      });
+    }),
+  };
+  return conn;
+}
+
 function get(address: string): Promise<string> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
   return new Promise((resolve, reject) => {
@@ -406,6 +426,55 @@ describe('pre-opened listening sockets (--listen)', () => {
       const log = `httpcounter: listening on fd 3\n${[1, 2, 3, 4, 5, 6].map((i) => `served request ${i}\n`).join('')}`;
       for (let waited = 0; waited < 2000 && io.out() !== log; waited += 20) await sleep(20);
       expect(io.out()).toBe(log);
+    } finally {
+      await thawed?.kill();
+      await proc?.kill();
+      io.close();
+    }
+  });
+
+  test('a draining freeze waits for the open connection, holds new ones back, and gives up (BUSY) at its deadline', async () => {
+    const io = stdioFiles();
+    let proc: WmigProcess | undefined;
+    let thawed: WmigProcess | undefined;
+    try {
+      proc = await run(example('httpcounter'), { listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      const address = proc.listening[0]!;
+      expect(await get(address)).toBe('request 1\n');
+      const open = await connectRaw(address);
+      await sleep(100);
+      const freezing = proc.freeze({ drainMs: 20_000, leaveRunning: true });
+      let frozenAt = 0;
+      void freezing.then(() => (frozenAt = performance.now()), () => {});
+      await sleep(100);
+      expect(proc.state).toBe('running');
+      // A connection that arrives while draining waits: its request is not served before the freeze.
+      const held = await connectRaw(address);
+      held.socket.write('GET / HTTP/1.0\r\n\r\n');
+      await sleep(200);
+      expect(held.received()).toBe('');
+      open.socket.write('GET / HTTP/1.0\r\n\r\n');
+      expect(await open.ended).toMatch(/request 2\n$/);
+      const report = await freezing;
+      expect(report.leftRunning).toBe(true);
+      // Released after the freeze, the held connection is served by the process that goes on.
+      expect(await held.ended).toMatch(/request 3\n$/);
+      expect(held.endedAt).toBeGreaterThan(frozenAt);
+      // The snapshot was taken between request 2 and the held one: a thaw answers request 3 again.
+      thawed = await thaw(report.bytes!, { listen: ['127.0.0.1:0'], stdio: io.stdio });
+      expect(await get(thawed.listening[0]!)).toBe('request 3\n');
+      await thawed.kill();
+
+      // A connection still open at the deadline: the freeze fails BUSY and the process goes on.
+      const lingering = await connectRaw(address);
+      await sleep(100);
+      const refused = await proc.freeze({ drainMs: 300 }).then(() => undefined, (e: unknown) => e);
+      expect((refused as WmigError).kind).toBe('BUSY');
+      expect((refused as WmigError).message).toMatch(/after draining/);
+      expect(proc.state).toBe('running');
+      lingering.socket.write('GET / HTTP/1.0\r\n\r\n');
+      expect(await lingering.ended).toMatch(/request 4\n$/);
+      await expect(proc.freeze({ drainMs: -1 })).rejects.toMatchObject({ kind: 'USAGE' });
     } finally {
       await thawed?.kill();
       await proc?.kill();
@@ -544,7 +613,7 @@ describe('pre-opened listening sockets (--listen)', () => {
     }
   });
 
-  test('CLI: wmig run --listen, wmig freeze PID between connections, wmig thaw --listen on another port', async () => {
+  test('CLI: wmig run --listen, wmig freeze --drain PID waits out an open connection, wmig thaw --listen on another port', async () => {
     const [p1, p2] = [await freePort(), await freePort()];
     const snapshot = fresh('http-snap');
     const env = { ...process.env, WMIG_CACHE_DIR: CACHE_DIR };
@@ -562,14 +631,20 @@ describe('pre-opened listening sockets (--listen)', () => {
       await waitFor(() => source.out().includes('listening on fd 3'));
       expect(await get(`127.0.0.1:${p1}`)).toBe('request 1\n');
       expect(await get(`127.0.0.1:${p1}`)).toBe('request 2\n');
-      const freeze = await wmig(['freeze', String(source.child.pid)]);
+      // A connection is open when the freeze comes: --drain waits for the guest to serve and close it.
+      const open = await connectRaw(`127.0.0.1:${p1}`);
+      const freezing = wmig(['freeze', '--drain', '20000', String(source.child.pid)]);
+      await sleep(300);
+      open.socket.write('GET / HTTP/1.0\r\n\r\n');
+      expect(await open.ended).toMatch(/request 3\n$/);
+      const freeze = await freezing;
       expect(freeze.status, freeze.stderr.toString()).toBe(0);
       expect(await source.closed).toBe(ExitCode.FROZEN);
       destination = start(['thaw', '--listen', `127.0.0.1:${p2}`, snapshot]);
       await waitFor(() => get(`127.0.0.1:${p2}`).then(() => true, () => false), 30_000, true);
-      // waitFor's probe made request 3.
-      expect(await get(`127.0.0.1:${p2}`)).toBe('request 4\n');
-      await waitFor(() => destination!.out().includes('served request 4\n'));
+      // waitFor's probe made request 4.
+      expect(await get(`127.0.0.1:${p2}`)).toBe('request 5\n');
+      await waitFor(() => destination!.out().includes('served request 5\n'));
     } finally {
       source.child.kill();
       destination?.child.kill();

@@ -128,6 +128,7 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     transformVersion: TRANSFORM_VERSION, originalDigest, freezePoints, globals,
     ...(stackPointer === undefined ? {} : { stackPointer }),
     ...(reservedPages === undefined ? {} : { reservedPages }),
+    ...(options.fastPaths ?? true ? {} : { compact: true as const }),
   };
 
   let removeList: ((names: string[]) => string[]) | undefined;

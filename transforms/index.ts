@@ -9,7 +9,7 @@ export {
   type ExportedGlobal,
   type GlobalValueType,
 } from './info.js';
-export { instrument, variantKey, type InstrumentResult, type InstrumentOptions } from './instrument.js';
+export { instrument, outputOptions, variantKey, type InstrumentResult, type InstrumentOptions } from './instrument.js';
 export type { InstrumentScope, AsyncifyStats } from './asyncify.js';
 export { PREEMPT_IMPORT, INITIAL_FUEL } from './preempt.js';
 export {

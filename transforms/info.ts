@@ -2,7 +2,7 @@ import { TransformError } from './errors.js';
 import { findCustomSection, readSections } from './wasm-binary.js';
 
 /** Bumped whenever instrument() output changes meaning; part of the cache file name. */
-export const TRANSFORM_VERSION = 7;
+export const TRANSFORM_VERSION = 8;
 
 /** Custom section carrying InstrumentInfo as UTF-8 JSON. */
 export const INFO_SECTION = 'wmig.instrument';
@@ -31,6 +31,9 @@ export interface InstrumentInfo {
   /** Pages at the top of memory the guest cannot see, for Asyncify's data (transforms/reserve.ts);
    * absent when the memory could not be reserved in (the host then borrows guest memory). */
   reservedPages?: number;
+  /** Set when instrumented without fast paths (`fastPaths: false`, `--compact`), so that a thaw can
+   * instrument the plain module the same way. */
+  compact?: true;
 }
 
 export function encodeInfo(info: InstrumentInfo): Uint8Array {
@@ -55,7 +58,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     throw badSection('not UTF-8 JSON', e);
   }
   if (!isRecord(json)) throw badSection('not a JSON object');
-  const { transformVersion, originalDigest, freezePoints, globals, stackPointer, reservedPages } = json;
+  const { transformVersion, originalDigest, freezePoints, globals, stackPointer, reservedPages, compact } = json;
   if (!Number.isSafeInteger(transformVersion)) throw badSection('transformVersion is not an integer');
   if (typeof originalDigest !== 'string' || !/^[0-9a-f]{64}$/.test(originalDigest)) {
     throw badSection('originalDigest is not a sha256 hex digest');
@@ -72,6 +75,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
   if (reservedPages !== undefined && !(Number.isSafeInteger(reservedPages) && (reservedPages as number) > 0)) {
     throw badSection('reservedPages is not a positive integer');
   }
+  if (compact !== undefined && compact !== true) throw badSection('compact is not true');
   // Rebuilt field by field so unknown fields from a newer writer do not leak through.
   return {
     transformVersion: transformVersion as number,
@@ -80,6 +84,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     globals: globals.map((g) => ({ export: g.export, index: g.index, type: g.type })),
     ...(stackPointer === undefined ? {} : { stackPointer: stackPointer as string }),
     ...(reservedPages === undefined ? {} : { reservedPages: reservedPages as number }),
+    ...(compact === undefined ? {} : { compact }),
   };
 }
 

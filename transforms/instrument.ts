@@ -2,6 +2,7 @@ import { asyncify, type AsyncifyStats, type InstrumentScope } from './asyncify.j
 import { sha256Hex } from './digest.js';
 import { TransformError } from './errors.js';
 import { INFO_SECTION, readInstrumentInfo, type InstrumentInfo } from './info.js';
+import { PREEMPT_IMPORT } from './preempt.js';
 import { exportNames, readSections } from './wasm-binary.js';
 
 export interface InstrumentResult {
@@ -52,6 +53,15 @@ export async function instrument(wasm: Uint8Array, options: InstrumentOptions = 
   const existing = inspect(wasm);
   if (existing) return { wasm, info: existing, alreadyInstrumented: true };
   return { ...(await asyncify(wasm, sha256Hex(wasm), options)), alreadyInstrumented: false };
+}
+
+/** The options that made an instrumented module, from its info: a snapshot records them, so that a
+ * thaw given the plain module (`--module`) instruments it the same way. */
+export function outputOptions(info: InstrumentInfo): { preempt: boolean; fastPaths: boolean } {
+  return {
+    preempt: info.freezePoints.includes(`${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`),
+    fastPaths: info.compact !== true,
+  };
 }
 
 /**

@@ -20,6 +20,8 @@ export interface AutoFreezeOptions {
   leaveRunning?: boolean;
   /** Carry the module in the snapshot (default true). */
   embedModule?: boolean;
+  /** With freezeAfterMs: wait up to this long for open socket connections to close (FreezeOptions.drainMs). */
+  drainMs?: number;
 }
 
 export interface RunOptions extends ModuleOptions, AutoFreezeOptions {
@@ -96,7 +98,7 @@ export function launch(init: LaunchInit, auto: AutoFreezeOptions, transfer: Arra
   if (auto.freezeAfterMs !== undefined && auto.snapshotPath) {
     const timer = setTimeout(() => {
       proc
-        .freeze({ path: auto.snapshotPath, leaveRunning: base.leaveRunning, embedModule: base.embedModule, reason: `freeze-after ${auto.freezeAfterMs}ms` })
+        .freeze({ path: auto.snapshotPath, leaveRunning: base.leaveRunning, embedModule: base.embedModule, drainMs: auto.drainMs, reason: `freeze-after ${auto.freezeAfterMs}ms` })
         .catch((error: Error) => proc.emit('freeze-error', error));
     }, auto.freezeAfterMs);
     void proc.result.finally(() => clearTimeout(timer)).catch(() => {});

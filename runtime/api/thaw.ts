@@ -58,7 +58,13 @@ async function resolveModule(snapshot: Snapshot, options: ThawOptions): Promise<
   if (bytes) {
     loaded = loadInstrumented(bytes, name);
   } else if (options.module !== undefined) {
-    loaded = await loadModule(options.module, options);
+    // A plain module gets the instrumentation the frozen one had (older snapshots: the options').
+    const { preempt, fastPaths } = snapshot.meta;
+    loaded = await loadModule(options.module, {
+      ...options,
+      ...(typeof preempt === 'boolean' ? { preempt } : {}),
+      ...(typeof fastPaths === 'boolean' ? { fastPaths } : {}),
+    });
   } else {
     throw new WmigError('NO_INPUT', `the snapshot does not carry its module (${name}); pass it with --module`);
   }

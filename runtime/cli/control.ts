@@ -14,6 +14,8 @@ export interface ControlRequest {
   /** Absolute path; when absent the process uses its own default. */
   snapshot?: string;
   leaveRunning: boolean;
+  /** FreezeOptions.drainMs. */
+  drainMs?: number;
 }
 
 export type ControlReply =
@@ -43,7 +45,7 @@ export async function serveControl(process_: Promise<WmigProcess>, defaultSnapsh
       const request = JSON.parse(input) as ControlRequest;
       const snapshot = request.snapshot ?? defaultSnapshot;
       process_
-        .then((proc) => proc.freeze({ path: snapshot, leaveRunning: request.leaveRunning, reason: 'wmig freeze' }))
+        .then((proc) => proc.freeze({ path: snapshot, leaveRunning: request.leaveRunning, drainMs: request.drainMs, reason: 'wmig freeze' }))
         .then((report: FreezeReport): ControlReply => ({
           ok: true,
           path: snapshot,

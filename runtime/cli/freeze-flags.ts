@@ -9,6 +9,7 @@ export interface FreezeFlags {
   snapshot?: string;
   leaveRunning?: boolean;
   embedModule?: boolean;
+  drain?: number;
   verbose?: boolean;
 }
 
@@ -18,6 +19,7 @@ export function addFreezeFlags(command: Command): Command {
     .option('--freeze-after <MS>', 'freeze at the first WASI call after MS milliseconds (or loop header, with --preempt)', parseMs)
     .option('--snapshot <FILE>', 'where freezes write the snapshot (also the default for `wmig freeze PID`)')
     .option('--leave-running', 'keep the guest running after an automatic freeze')
+    .option('--drain <MS>', 'with --freeze-after: wait up to MS for open socket connections to close (new ones wait), then freeze', parseMs)
     .option('--no-embed-module', 'do not carry the module in the snapshot (thaw then needs --module)')
     .option('-v, --verbose', 'report freezes on stderr (always on when stderr is a terminal)');
 }
@@ -32,5 +34,6 @@ export function autoFreezeOptions(flags: FreezeFlags): AutoFreezeOptions {
     snapshotPath: flags.snapshot,
     leaveRunning: flags.leaveRunning ?? false,
     embedModule: flags.embedModule ?? true,
+    drainMs: flags.drain,
   };
 }

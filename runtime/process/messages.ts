@@ -17,6 +17,9 @@ export interface FreezeRequest {
   embedModule: boolean;
   /** Wall-clock ms (performance.timeOrigin + now) when the request was made, for latency figures. */
   requestedAt: number;
+  /** While socket connections are open, wait for them to close until this wall-clock ms, then freeze
+   * (or fail BUSY). Absent: a freeze with open connections fails at once. */
+  drainUntil?: number;
   reason: string;
 }
 

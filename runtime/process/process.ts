@@ -34,6 +34,12 @@ export interface FreezeOptions {
   embedModule?: boolean;
   /** A word for `wmig inspect` (e.g. "freeze-after 200ms"). */
   reason?: string;
+  /**
+   * With socket connections open, wait up to this many ms for the guest to close them, holding new
+   * connections back, then freeze; if some are still open then, the freeze fails (BUSY) and new
+   * connections reach the guest. Default 0: a freeze with open connections fails at once.
+   */
+  drainMs?: number;
 }
 
 /** The main-thread ends of a process's bridges to its worker (socket-bridge.ts, stdin-bridge.ts). */
@@ -50,6 +56,8 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 /** Exit status reported for a killed guest, like a shell's for SIGKILL. */
 const KILLED_STATUS = 137;
 const now = () => performance.timeOrigin + performance.now();
+/** setTimeout's limit (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A running wmig process: a guest in a worker thread, seen from the main thread.
@@ -123,6 +131,10 @@ export class WmigProcess extends EventEmitter {
       return Promise.reject(new WmigError('INTERNAL', `cannot freeze a process that is ${this.state}`));
     }
     if (this.#pending.size > 0) return Promise.reject(new WmigError('INTERNAL', 'a freeze is already in progress'));
+    const drainMs = options.drainMs ?? 0;
+    if (!(drainMs >= 0 && drainMs <= MAX_TIMER_MS)) {
+      return Promise.reject(new WmigError('USAGE', `drainMs must be between 0 and ${MAX_TIMER_MS}, got ${drainMs}`));
+    }
     const destination: FreezeDestination = options.path ? { kind: 'file', path: options.path } : { kind: 'memory' };
     const request: FreezeRequest = {
       id: this.#nextRequestId++,
@@ -131,8 +143,20 @@ export class WmigProcess extends EventEmitter {
       embedModule: options.embedModule ?? true,
       requestedAt: now(),
       reason: options.reason ?? 'freeze request',
+      ...(drainMs > 0 ? { drainUntil: now() + drainMs } : {}),
     };
     const done = new Promise<FreezeReport>((resolve, reject) => this.#pending.set(request.id, { resolve, reject }));
+    if (drainMs > 0 && this.#sockets) {
+      const sockets = this.#sockets;
+      sockets.hold();
+      // A guest blocked on an open connection checks again at the deadline, and gives up draining.
+      const deadline = setTimeout(() => wake(this.#flag), drainMs);
+      const drained = () => {
+        clearTimeout(deadline);
+        sockets.release();
+      };
+      done.then(drained, drained);
+    }
     // The message must be queued before the flag is raised: the worker reads it synchronously.
     this.#requests.port1.postMessage(request);
     Atomics.store(this.#flag, FREEZE_FLAG, 1);

@@ -3,6 +3,7 @@
  * the guest notices them at its next freeze-point call through a shared flag.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { outputOptions } from '../../transforms/index.js';
 import { Guest, type GuestOutcome } from '../engine/guest.js';
 import type { FreezeSignal } from '../engine/interrupt.js';
 import { WmigError } from '../errors.js';
@@ -18,9 +19,32 @@ const flag = new Int32Array(init.control);
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(message, transfer);
 const now = () => performance.timeOrigin + performance.now();
 
+/** A control request taken off the port: it stays here (and the flag stays raised) while it drains. */
+let held: FreezeRequest | null = null;
+/** The request the guest unwinds for: set when a check answers yes, taken by takeRequest. */
+let unwindFor: FreezeRequest | null = null;
+/** Open connections that refuse a freeze (WasiHost.busy), once the host exists. */
+let hostBusy: () => string | undefined = () => undefined;
+
+/**
+ * Whether the raised flag's request freezes now. A draining one waits while connections are open,
+ * until its deadline: then it goes ahead, and the capture refuses (BUSY) if they still are.
+ */
+function flagDue(): boolean {
+  if (held === null) {
+    // The process queues the message before it raises the flag.
+    const message = receiveMessageOnPort(init.requests);
+    if (!message) return false;
+    held = message.message as FreezeRequest;
+  }
+  if (held.drainUntil !== undefined && now() < held.drainUntil && hostBusy() !== undefined) return false;
+  unwindFor = held;
+  return true;
+}
+
 /** Lets blocking host calls (sleeps, stdin, sockets) wake up for bridge messages and give way to a freeze. */
 const freezeSignal: FreezeSignal = {
-  requested: () => Atomics.load(flag, FREEZE_FLAG) !== 0,
+  requested: () => Atomics.load(flag, FREEZE_FLAG) !== 0 && flagDue(),
   epoch: () => Atomics.load(flag, WAKE_EPOCH),
   sleep: (seen, ms = Infinity) => {
     Atomics.wait(flag, WAKE_EPOCH, seen, ms);
@@ -32,22 +56,24 @@ const freezeAtCallNumber = init.freezeAtCall?.callNumber ?? -1;
 
 function freezeCheck(callNumber: number): boolean {
   // A plain read: Atomics.load is a builtin call V8 does not inline (5 ns on every WASI call). The
-  // flag is one aligned word, so the read sees 0 or 1, and every call reads it afresh; takeRequest
-  // then reads it atomically before it acts on the request.
-  return flag[FREEZE_FLAG] !== 0 || callNumber === freezeAtCallNumber;
+  // flag is one aligned word, so the read sees 0 or 1, and every call reads it afresh; flagDue
+  // then reads the request itself off the port.
+  if (flag[FREEZE_FLAG] !== 0 && flagDue()) return true;
+  if (callNumber !== freezeAtCallNumber) return false;
+  unwindFor = { ...init.freezeAtCall!, requestedAt: now() };
+  return true;
 }
 
 /** The request behind the freeze that just happened: a control message, or the --freeze-at-call one. */
-function takeRequest(callNumber: number): FreezeRequest {
-  if (Atomics.load(flag, FREEZE_FLAG) !== 0) {
+function takeRequest(): FreezeRequest {
+  const request = unwindFor;
+  if (request === null) throw new WmigError('INTERNAL', 'the guest unwound without a freeze request');
+  unwindFor = null;
+  if (request === held) {
+    held = null;
     Atomics.store(flag, FREEZE_FLAG, 0);
-    const message = receiveMessageOnPort(init.requests);
-    if (message) return message.message as FreezeRequest;
   }
-  if (init.freezeAtCall && callNumber === init.freezeAtCall.callNumber) {
-    return { ...init.freezeAtCall, requestedAt: now() };
-  }
-  throw new WmigError('INTERNAL', 'the guest unwound without a freeze request');
+  return request;
 }
 
 function snapshotInput(guest: Guest, host: WasiHost, request: FreezeRequest): SnapshotInput {
@@ -66,6 +92,7 @@ function snapshotInput(guest: Guest, host: WasiHost, request: FreezeRequest): Sn
       frozenAt: new Date().toISOString(),
       callCount: captured.callCount,
       reason: request.reason,
+      ...outputOptions(init.info),
     },
   };
 }
@@ -93,6 +120,7 @@ function boot(): { guest: Guest; host: WasiHost; outcome: () => GuestOutcome } {
   if (init.kind === 'start') {
     const host = new WasiHost(init.wasi);
     host.setFreezeSignal(freezeSignal);
+    hostBusy = () => host.busy();
     const guest = Guest.instantiate(init.module, init.info, host, freezeCheck);
     return { guest, host, outcome: () => guest.start() };
   }
@@ -100,6 +128,7 @@ function boot(): { guest: Guest; host: WasiHost; outcome: () => GuestOutcome } {
   const snapshot = decodeSnapshot(init.snapshot, { verify: false });
   const host = WasiHost.restore(snapshot.host, snapshot.files, init.restore);
   host.setFreezeSignal(freezeSignal);
+  hostBusy = () => host.busy();
   const guest = Guest.instantiate(init.module, init.info, host, freezeCheck);
   guest.restore(snapshot, Number(snapshot.meta.callCount ?? 0));
   return {
@@ -124,7 +153,7 @@ function main(): void {
   post({ kind: 'running' });
   let outcome = booted.outcome();
   while (outcome.kind === 'unwound') {
-    const request = takeRequest(guest.callCount + 1);
+    const request = takeRequest();
     post({ kind: 'freezing', id: request.id });
     let keepRunning = request.leaveRunning;
     try {
@@ -132,7 +161,9 @@ function main(): void {
       post({ kind: 'frozen', report }, report.bytes ? [report.bytes.buffer as ArrayBuffer] : []);
     } catch (error) {
       // A failed freeze must not lose the process: report it and carry on.
-      post({ kind: 'freeze-failed', id: request.id, error: errorReport(error) });
+      const report = errorReport(error);
+      if (report.kind === 'BUSY' && request.drainUntil !== undefined) report.message += ' after draining until the deadline';
+      post({ kind: 'freeze-failed', id: request.id, error: report });
       keepRunning = true;
     }
     if (!keepRunning) {

@@ -63,6 +63,11 @@ export class WasiHost {
     return stdin?.[1] as StdioHandle | undefined;
   }
 
+  /** Why a freeze now would be refused (open socket connections), or undefined when it would not. */
+  busy(): string | undefined {
+    return this.cx.sockets?.busy();
+  }
+
   /** The whole WASI state as JSON plus file blobs. The guest's view of the host is unchanged. */
   capture(): HostCapture {
     // Every byte the stdin bridge took from the host must be in the snapshot, and none may come later.

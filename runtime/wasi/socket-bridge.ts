@@ -15,7 +15,9 @@
  *
  * Freeze policy: a process with open (or accepted-but-not-yet-taken) connections refuses to freeze
  * (WmigError BUSY, it keeps running); between connections it freezes, and on thaw its listeners
- * are re-bound by guest fd to the addresses the destination names.
+ * are re-bound by guest fd to the addresses the destination names. A draining freeze (`hold`) keeps
+ * new connections here, unread, so the open ones can finish; if the guest goes on they reach it
+ * (`release`), if it froze they are reset, as the listening socket's backlog is when it closes.
  */
 import net from 'node:net';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
@@ -52,6 +54,9 @@ export class SocketBridge implements HostBridge {
   /** Bytes of the guest's sends held here, not yet handed to the OS; and the most ever held. */
   private held = 0;
   private peakHeld = 0;
+  /** While a freeze drains, connections that arrive wait here, paused. */
+  private holding = false;
+  private parked: { listener: number; socket: net.Socket }[] = [];
 
   private constructor(private readonly servers: net.Server[], readonly addresses: string[]) {
     servers.forEach((server, listener) => server.on('connection', (socket) => this.onConnection(listener, socket)));
@@ -110,9 +115,33 @@ export class SocketBridge implements HostBridge {
     this.wake();
   }
 
+  /** Keeps new connections from the guest until `release` (a freeze is draining the open ones). */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Hands the connections that arrived while holding to the guest, which goes on running. */
+  release(): void {
+    this.holding = false;
+    const parked = this.parked;
+    this.parked = [];
+    for (const { listener, socket } of parked) {
+      if (socket.destroyed) continue;
+      this.onConnection(listener, socket);
+      socket.resume();
+    }
+  }
+
   private onConnection(listener: number, socket: net.Socket): void {
     if (this.closed) {
       socket.destroy();
+      return;
+    }
+    if (this.holding) {
+      socket.pause();
+      // A reset while parked must not go unhandled; release skips the destroyed socket.
+      socket.on('error', () => {});
+      this.parked.push({ listener, socket });
       return;
     }
     const id = this.nextId++;
@@ -172,6 +201,8 @@ export class SocketBridge implements HostBridge {
     for (const s of this.servers) s.close();
     for (const c of this.conns.values()) c.end();
     this.conns.clear();
+    for (const { socket } of this.parked) socket.resetAndDestroy();
+    this.parked = [];
     this.channel.port1.close();
   }
 }

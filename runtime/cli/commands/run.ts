@@ -11,6 +11,7 @@ interface RunFlags extends FreezeFlags {
   argv0?: string;
   cacheDir?: string;
   preempt?: boolean;
+  compact?: boolean;
   listen?: string[];
   deterministic?: boolean;
   seed?: string;
@@ -32,6 +33,7 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
     .option('--argv0 <NAME>', "the guest's argv[0] (default: the module's file name)")
     .option('--cache-dir <DIR>', 'where instrumented modules are cached (default: $WMIG_CACHE_DIR or ~/.cache/wmig)')
     .option('--preempt', 'add preemption points at loop headers, so freezes also happen in compute loops without WASI calls')
+    .option('--compact', 'instrument without fast paths: about half the instrumented code, slower (see wmig instrument --compact)')
     .passThroughOptions();
   addFreezeFlags(command);
   command.action(async (module: string, args: string[], flags: RunFlags) => {
@@ -42,6 +44,7 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
       mounts: [...(flags.dir ?? []), ...(flags.tmpfs ?? [])],
       cacheDir: flags.cacheDir,
       preempt: flags.preempt ?? false,
+      fastPaths: !flags.compact,
       listen: flags.listen,
       deterministic: flags.seed ?? flags.deterministic,
       ...autoFreezeOptions(flags),

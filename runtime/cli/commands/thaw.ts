@@ -22,7 +22,7 @@ export function registerThaw(program: Command, exit: (code: number) => void): vo
     .option('--listen <HOST:PORT>', "re-bind the snapshot's listening sockets, in guest fd order, to these addresses (default: the addresses they had)", parseListen)
     .option('--module <FILE>', 'the module, for a snapshot made with --no-embed-module')
     .option('--cache-dir <DIR>', 'where instrumented modules are cached')
-    .option('--preempt', 'with --module: instrument it with preemption points (as the frozen run was)');
+    .option('--preempt', 'with --module, for a snapshot from a wmig that did not record it: instrument the module with preemption points');
   addFreezeFlags(command);
   command.action(async (snapshot: string, flags: ThawFlags) => {
     const options = {
