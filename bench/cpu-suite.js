@@ -4,7 +4,8 @@
  *   npm run build && bash scripts/build-examples.sh && node bench/cpu-suite.js [--write]
  *
  * Programs: examples/cpu/*.c (nbody, fannkuch, hash, interp, spin) and, when scripts/build-real-programs.sh
- * has built it, Lua 5.4 (real/build/lua.wasm) running examples/cpu/bench.lua. Variants, all run in this process
+ * has built them, Lua 5.4 (real/build/lua.wasm) running examples/cpu/bench.lua and the SQLite shell
+ * (real/build/sqlite3.wasm) running SQLITE_QUERIES on an in-memory database. Variants, all run in this process
  * under node:wasi so only the module differs:
  *   plain     the clang output
  *   asyncify  binaryen Asyncify with its own scope analysis (every indirect call may unwind), output as is
@@ -33,6 +34,19 @@ const ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 5);
 const FREEZES = Number(process.env.BENCH_FREEZES ?? 200);
 const WRITE = process.argv.includes('--write');
 
+/** A CPU-bound query mix: 100 000 rows built by a recursive CTE, an index, aggregates, a self-join, LIKE. */
+const SQLITE_QUERIES = [
+  'CREATE TABLE t(a INTEGER PRIMARY KEY, b INTEGER, c TEXT)',
+  'BEGIN',
+  "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM s WHERE x<100000) INSERT INTO t SELECT x, (x*7919)%10007, printf('row-%d', x*31) FROM s",
+  'COMMIT',
+  'CREATE INDEX tb ON t(b)',
+  'SELECT count(*), sum(b), max(length(c)) FROM t',
+  'SELECT b % 10, count(*), avg(a) FROM t GROUP BY b % 10 ORDER BY 1',
+  'SELECT count(*) FROM t t1 JOIN t t2 ON t1.b = t2.a WHERE t2.b < 5000',
+  "SELECT substr(c, 1, 6), count(*) FROM t WHERE c LIKE '%99%' GROUP BY 1 ORDER BY 2 DESC LIMIT 3",
+].join(';\n') + ';';
+
 /** Arguments sized for roughly 0.5–1 s each, uninstrumented, on the reference machine. */
 const PROGRAMS = [
   { name: 'nbody', args: ['1500000'] },
@@ -43,6 +57,7 @@ const PROGRAMS = [
   // Lua calls setjmp (wmig.setjmp) for its protected calls; the script raises no error, so under
   // node:wasi a setjmp that returns 0 and a longjmp that fails suffice for every variant.
   { name: 'lua', file: path.join(ROOT, 'real/build/lua.wasm'), args: ['/bench/bench.lua', '15'], preopens: { '/bench': path.join(ROOT, 'examples/cpu') } },
+  { name: 'sqlite', file: path.join(ROOT, 'real/build/sqlite3.wasm'), args: [':memory:', SQLITE_QUERIES] },
 ].filter((p) => !p.file || fs.existsSync(p.file) || (log(`skipping ${p.name}: ${p.file} not built`), false));
 const VARIANTS = [
   { key: 'plain' },
@@ -119,7 +134,7 @@ for (const program of PROGRAMS) {
     for (const v of order) v.samples.push(runOnce(program, v));
   }
   const plain = median(variants[0].samples);
-  const row = { name: program.name, plainCode: codeSize(wasm), definedFunctions: variants[1].stats.definedFunctions, variants: {} };
+  const row = { name: program.name, file: program.file, plainCode: codeSize(wasm), definedFunctions: variants[1].stats.definedFunctions, variants: {} };
   for (const v of variants) {
     row.variants[v.key] = {
       ms: median(v.samples),
@@ -157,14 +172,18 @@ const latency = { p50: percentile(latencies, 50), p99: percentile(latencies, 99)
 log(`freeze latency (preempt, spin): p50 ${ms(latency.p50, 3)} ms, p99 ${ms(latency.p99, 3)} ms, max ${ms(latency.max, 3)} ms`);
 
 const keys = VARIANTS.map((v) => v.key);
-const geo = Object.fromEntries(keys.map((k) => [k, geomean(results.map((r) => r.variants[k].ratio))]));
-const geoSize = Object.fromEntries(keys.map((k) => [k, geomean(results.map((r) => r.variants[k].codeRatio))]));
+/** The C programs of examples/cpu, and everything (with Lua and SQLite when built). */
+const C_ONLY = (r) => !r.file;
+const geomeanRows = (metric) => [
+  ['**geomean, C programs**', C_ONLY],
+  ['**geomean, all**', () => true],
+].map(([label, pick]) => [label, Object.fromEntries(keys.map((k) => [k, geomean(results.filter(pick).map((r) => r.variants[k][metric]))]))]);
 
 const timeTable = table(
   ['program', 'plain (ms CPU)', 'asyncify', 'compact', 'precise', 'precise+preempt'],
   [
     ...results.map((r) => [r.name, ms(r.variants.plain.ms, 0), ...keys.slice(1).map((k) => `${r.variants[k].ratio.toFixed(3)}×`)]),
-    ['**geomean**', '', ...keys.slice(1).map((k) => `**${geo[k].toFixed(3)}×**`)],
+    ...geomeanRows('ratio').map(([label, geo]) => [label, '', ...keys.slice(1).map((k) => `**${geo[k].toFixed(3)}×**`)]),
   ],
 );
 const sizeTable = table(
@@ -175,7 +194,7 @@ const sizeTable = table(
       ...keys.slice(1).map((k) => `${r.variants[k].codeRatio.toFixed(3)}×`),
       `${r.variants.plain.size} → ${r.variants.compact.size} → ${r.variants.precise.size} → ${r.variants.preempt.size}`,
     ]),
-    ['**geomean**', '', ...keys.slice(1).map((k) => `**${geoSize[k].toFixed(3)}×**`), ''],
+    ...geomeanRows('codeRatio').map(([label, geo]) => [label, '', ...keys.slice(1).map((k) => `**${geo[k].toFixed(3)}×**`), '']),
   ],
 );
 const instrTable = table(
@@ -214,10 +233,12 @@ so calls come every 50–200 µs). A check costs a decrement of a local; the cal
 runs out sits outside its loop (the loop is wrapped in blocks and re-entered at its header). What remains
 is the fuel handed over through a global at calls, and the unwind check after each call that may unwind.
 
-Programs: examples/cpu/*.c, and **lua** = Lua 5.4.4 (real/build/lua.wasm, when built) running
+Programs: examples/cpu/*.c; **lua** = Lua 5.4.4 (real/build/lua.wasm, when built) running
 examples/cpu/bench.lua. Its setjmp is stubbed under node:wasi (the script raises no error); under wmig
 each setjmp (every pcall and coroutine resume) also costs an unwind and a rewind of the stack, which
-this table does not include.
+this table does not include. **sqlite** = the SQLite 3.46.1 shell (real/build/sqlite3.wasm, when built) on
+an in-memory database: 100 000 rows from a recursive CTE, an index, aggregates, a self-join and a LIKE scan
+(\`SQLITE_QUERIES\` in bench/cpu-suite.js).
 
 ## Run time vs plain
 
@@ -252,13 +273,10 @@ ${intervalTable}
 The rest is unwinding, capture and thread scheduling; on this shared 2-core machine (load average
 often above 10) the OS deschedules the worker thread for milliseconds at a time, which dominates p99.
 `;
-// SQLite is measured by bench/cpu-suite-sqlite.js (its module is built outside the repo); include its last results.
-const sqlitePath = path.join(ROOT, 'bench/cpu-suite-sqlite.results.md');
-const full = fs.existsSync(sqlitePath) ? `${md}\n${fs.readFileSync(sqlitePath, 'utf8')}` : md;
 if (WRITE) {
-  fs.writeFileSync(path.join(ROOT, 'bench/README-cpu.md'), full);
+  fs.writeFileSync(path.join(ROOT, 'bench/README-cpu.md'), md);
   log('wrote bench/README-cpu.md');
 } else {
-  process.stdout.write(full);
+  process.stdout.write(md);
 }
 process.exit(0);

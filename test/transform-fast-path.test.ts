@@ -43,6 +43,21 @@ function stateChecks(m: ScannedModule, index: number, state: number): { rewind: 
   return { rewind, guards };
 }
 
+/** The name section's function names (subsection 1), by function index. */
+function functionNames(wasm: Uint8Array): Map<number, string> {
+  const payload = readSections(wasm).find((s) => s.id === 0 && s.name === 'name')?.payload;
+  const names = new Map<number, string>();
+  if (!payload) return names;
+  const r = new Reader(payload, 0);
+  while (r.pos < payload.length) {
+    const id = r.byte();
+    const end = r.u32() + r.pos;
+    if (id === 1) for (let n = r.u32(); n > 0; n--) names.set(r.u32(), r.name());
+    r.pos = end;
+  }
+  return names;
+}
+
 function ifCount(m: ScannedModule, index: number): number {
   return m.functions[index]!.structure.filter((e) => e.kind === 'open' && e.op === 0x04).length;
 }
@@ -76,6 +91,20 @@ describe.each(BACKENDS)('fast paths with $name', ({ wasmOpt }) => {
       expect(after.functions[f]!.calls.has(slow), 'return_call of the copy').toBe(true);
     });
     expect(fastIfs).toBeLessThan(copyIfs);
+    // Names survive instrumentation (function names of the plain module, shifted by one import with
+    // preemption; a name wasm-ld gave several functions comes out deduplicated by the Asyncify tool),
+    // and each copy is named after its function.
+    const plainNames = functionNames(wasm);
+    const names = functionNames(fast.wasm);
+    const shift = c.preempt ? 1 : 0;
+    const unique = [...plainNames].filter(([, name]) => [...plainNames.values()].filter((n) => n === name).length === 1);
+    expect(unique.length).toBeGreaterThan(plainNames.size / 2);
+    for (const [f, name] of unique) if (f >= scanModule(wasm).numImportedFunctions) expect(names.get(f + shift)).toBe(name);
+    instrumented.forEach((f, k) => {
+      const name = names.get(f);
+      expect(names.get(before.functions.length + k)).toBe(name === undefined ? undefined : `${name}$rewind`);
+    });
+    expect(instrumented.filter((f) => names.has(f)).length).toBeGreaterThan(instrumented.length / 2);
     // Every other function is untouched.
     for (const fn of before.functions) {
       if (fn.import || instrumented.includes(fn.index)) continue;

@@ -14,6 +14,7 @@ import {
   type TransformErrorReason,
 } from '../transforms/index.js';
 import { selectBackend } from '../transforms/select-backend.js';
+import { readSections } from '../transforms/wasm-binary.js';
 import { BACKENDS } from './helpers/backends.js';
 import { wat } from './helpers/wat.js';
 
@@ -148,6 +149,17 @@ describe.each(BACKENDS)('instrument ($name)', async ({ name, wasmOpt }) => {
 
   it('reads no info from a plain module', async () => {
     expect(readInstrumentInfo(program)).toBeNull();
+  });
+
+  it('drops DWARF (every code offset moves) and keeps the name section', async () => {
+    // Not DWARF at all: a tool that tried to read or carry it would fail or keep it.
+    const dwarf = Buffer.from([0x00, 0x0e, 0x0b, ...Buffer.from('.debug_info'), 0xde, 0xad]);
+    const out = await instrument(new Uint8Array([...program, ...dwarf]), { wasmOpt });
+    const sections = readSections(out.wasm);
+    expect(sections.filter((s) => s.id === 0).map((s) => s.name)).toEqual(expect.arrayContaining(['name', 'wmig.instrument']));
+    expect(sections.some((s) => s.name?.startsWith('.debug_'))).toBe(false);
+    const code = (wasm: Uint8Array) => Buffer.from(readSections(wasm).find((s) => s.id === 10)!.payload);
+    expect(code(out.wasm).equals(code(result.wasm))).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import { canReach, scanModule, ScanUnsupported, type ScannedModule } from './cod
 import { engineRejection } from './engine.js';
 import { TransformError } from './errors.js';
 import { encodeInfo, INFO_SECTION, TRANSFORM_VERSION, type ExportedGlobal, type GlobalValueType, type InstrumentInfo } from './info.js';
-import { appendCustomSection, exportGlobals, readShape, type ModuleShape } from './module-edit.js';
+import { appendCustomSection, exportGlobals, readShape, withoutDebugSections, type ModuleShape } from './module-edit.js';
 import { splitFastPaths } from './fast-path.js';
 import { insertPreemptChecks, PREEMPT_IMPORT } from './preempt.js';
 import { RESERVED_PAGES, reserveTopPages } from './reserve.js';
@@ -73,6 +73,7 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
   // binaryen may accept bytes the engine would reject; the engine is what will run them.
   const rejection = engineRejection(wasm);
   if (rejection !== null) throw new TransformError('not-wasm', `not a valid WebAssembly module: ${rejection}`);
+  wasm = withoutDebugSections(wasm);
 
   progress('scan');
   let scanned: ScannedModule | null = null;

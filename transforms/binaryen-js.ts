@@ -32,6 +32,7 @@ async function run(wasm: Uint8Array, job: AsyncifyJob): Promise<Uint8Array> {
   const module = runBinaryen('read', () => binaryen.readBinary(wasm));
   const savedOptimize = binaryen.getOptimizeLevel();
   const savedShrink = binaryen.getShrinkLevel();
+  const savedDebugInfo = binaryen.getDebugInfo();
   try {
     module.setFeatures(module.getFeatures() | engineFeatures(binaryen.Features));
     if (!module.validate()) {
@@ -40,6 +41,8 @@ async function run(wasm: Uint8Array, job: AsyncifyJob): Promise<Uint8Array> {
     // Asyncify itself tidies the code it adds when the optimize level is > 0, so set the levels first.
     binaryen.setOptimizeLevel(job.optimizeLevel);
     binaryen.setShrinkLevel(0);
+    // Keep the name section (function names for profiles and trap stack traces).
+    binaryen.setDebugInfo(true);
     if (job.removeList) {
       const names: string[] = [];
       for (let i = 0; i < module.getNumFunctions(); i++) names.push(binaryen.getFunctionInfo(module.getFunctionByIndex(i)).name);
@@ -58,6 +61,7 @@ async function run(wasm: Uint8Array, job: AsyncifyJob): Promise<Uint8Array> {
     binaryen.clearPassArguments();
     binaryen.setOptimizeLevel(savedOptimize);
     binaryen.setShrinkLevel(savedShrink);
+    binaryen.setDebugInfo(savedDebugInfo);
     module.dispose();
   }
 }

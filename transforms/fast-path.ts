@@ -20,6 +20,7 @@
 import { appendToModule } from './append.js';
 import { ByteWriter, uleb } from './byte-writer.js';
 import { Reader, scanModule, ScanUnsupported, type ScannedFunction, type ScannedModule } from './code-scan.js';
+import { nameCopies } from './names.js';
 import { exportedFunction, readSections } from './wasm-binary.js';
 
 export interface FastPathRewrite {
@@ -31,6 +32,8 @@ export interface FastPathRewrite {
 const GLOBAL_GET = 0x23, I32_CONST = 0x41, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, SELECT = 0x1b;
 const BLOCK = 0x02, IF = 0x04, EMPTY = 0x40, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, LOCAL_GET = 0x20, RETURN_CALL = 0x12;
 const REWINDING = 2;
+/** Appended to a function's name for its rewind copy. */
+export const REWIND_SUFFIX = '$rewind';
 
 /** Splits every function of Asyncify's output that checks for rewinding; unchanged bytes if none does. */
 export function splitFastPaths(wasm: Uint8Array): FastPathRewrite {
@@ -60,7 +63,19 @@ export function splitFastPaths(wasm: Uint8Array): FastPathRewrite {
     functions: slow.map((fn) => ({ type: fn.typeIndex, body: wasm.subarray(fn.bodyStart, fn.entryEnd) })),
     body: (fn) => fast.get(fn.index) ?? null,
   });
-  return { bytes, split: slow.length };
+  const copies = new Map(slow.map((fn, k) => [m.functions.length + k, fn.index]));
+  return { bytes: withCopyNames(bytes, copies), split: slow.length };
+}
+
+/** Names the copies `f$rewind` after their functions (profiles, trap stack traces); names are only
+ * a convenience, so a name section the rewriter does not understand stays as it is. */
+function withCopyNames(bytes: Uint8Array, copies: Map<number, number>): Uint8Array {
+  try {
+    return nameCopies(bytes, copies, REWIND_SUFFIX);
+  } catch (e) {
+    if (e instanceof ScanUnsupported) return bytes;
+    throw e;
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
 import { ByteWriter } from './byte-writer.js';
 import { constExpr, limits, Reader, ScanUnsupported, sectionBounds, type ScannedModule, type SectionBounds } from './code-scan.js';
 import { TransformError } from './errors.js';
+import { isNameSection, shiftNames } from './names.js';
 
 const SEC_CUSTOM = 0, SEC_TYPE = 1, SEC_IMPORT = 2, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_CODE = 10;
 /** Known sections that come after the import section, in binary order. */
@@ -111,6 +112,17 @@ export function exportGlobals(wasm: Uint8Array, exports: { name: string; index: 
   return out.view().slice();
 }
 
+/** The module without its DWARF (`.debug_*` custom sections): instrumentation moves every code
+ * offset it refers to. Unchanged bytes if there is none. */
+export function withoutDebugSections(wasm: Uint8Array): Uint8Array {
+  const isDwarf = (s: SectionBounds) => s.id === SEC_CUSTOM && new Reader(wasm, s.payloadStart).name().startsWith('.debug_');
+  const sections = sectionBounds(wasm);
+  if (!sections.some(isDwarf)) return wasm;
+  const out = new ByteWriter().bytes(wasm.subarray(0, 8));
+  for (const s of sections) if (!isDwarf(s)) out.bytes(wasm.subarray(s.start, s.end));
+  return out.view().slice();
+}
+
 export function appendCustomSection(wasm: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
   const section = new ByteWriter().section(SEC_CUSTOM, new ByteWriter().name(name).bytes(payload).view()).view();
   const out = new Uint8Array(wasm.length + section.length);
@@ -183,7 +195,7 @@ export function addFunctionImport(m: ScannedModule, module: string, base: string
       }
       out.section(SEC_CODE, body.view());
     } else if (s.id === SEC_CUSTOM) {
-      if (new Reader(src, s.payloadStart).name() === 'name') out.section(SEC_CUSTOM, shiftNames(src, s.payloadStart, s.end, shift));
+      if (isNameSection(src, s.payloadStart)) out.section(SEC_CUSTOM, shiftNames(src, s.payloadStart, s.end, shift));
       else out.bytes(src.subarray(s.start, s.end));
     } else {
       const w = new ByteWriter();
@@ -193,37 +205,4 @@ export function addFunctionImport(m: ScannedModule, module: string, base: string
   }
   if (site !== m.funcRefSites.length) throw new Error('addFunctionImport: function index sites outside the sections');
   return { bytes: out.view().slice(), index };
-}
-
-/** The name section with function indices moved: function names (1), local names (2), label names (3). */
-function shiftNames(src: Uint8Array, start: number, end: number, shift: (f: number) => number): Uint8Array {
-  const r = new Reader(src, start);
-  r.name();
-  const w = new ByteWriter().bytes(src.subarray(start, r.pos));
-  while (r.pos < end) {
-    const id = r.byte();
-    const size = r.u32();
-    const subEnd = r.pos + size;
-    if (id < 1 || id > 3) {
-      w.byte(id).u32(size).bytes(src.subarray(r.pos, subEnd));
-      r.pos = subEnd;
-      continue;
-    }
-    const sub = new ByteWriter();
-    let count = r.u32();
-    sub.u32(count);
-    for (; count > 0; count--) {
-      sub.u32(shift(r.u32()));
-      const entryStart = r.pos;
-      if (id === 1) {
-        r.skip(r.u32());
-      } else {
-        for (let n = r.u32(); n > 0; n--) { r.u32(); r.skip(r.u32()); }
-      }
-      sub.bytes(src.subarray(entryStart, r.pos));
-    }
-    if (r.pos !== subEnd) throw new ScanUnsupported('malformed name section');
-    w.byte(id).u32(sub.length).bytes(sub.view());
-  }
-  return w.view();
 }

@@ -47,14 +47,15 @@ async function run(path: string, wasm: Uint8Array, job: AsyncifyJob): Promise<Ui
       }
     }
     job.progress('asyncify');
-    const levels = [`--optimize-level=${job.optimizeLevel}`, '--shrink-level=0'];
+    // -g: keep the name section (function names for profiles and trap stack traces).
+    const levels = [`--optimize-level=${job.optimizeLevel}`, '--shrink-level=0', '-g'];
     const asyncified = join(dir, 'asyncified.wasm');
     await wasmOpt(path, [input, ...FEATURES, ...levels, ...asyncify, '-o', asyncified], 'asyncify');
     if (!job.optimizeModule) return readFileSync(asyncified);
     // A second process, so the stage shows; reading and writing again costs ~0.3 s for SQLite.
     job.progress('optimize');
     const optimized = join(dir, 'optimized.wasm');
-    await wasmOpt(path, [asyncified, ...FEATURES, `-O${job.optimizeLevel}`, '--shrink-level=0', '-o', optimized], 'optimize');
+    await wasmOpt(path, [asyncified, ...FEATURES, `-O${job.optimizeLevel}`, '--shrink-level=0', '-g', '-o', optimized], 'optimize');
     return readFileSync(optimized);
   } finally {
     rmSync(dir, { recursive: true, force: true });
