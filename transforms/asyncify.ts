@@ -60,6 +60,8 @@ export interface AsyncifyStats {
   entryChecks: number;
   /** Instrumented functions given a fast body without rewind guards (fast-path.ts). */
   fastPaths: number;
+  /** Unwind edges of those bodies that zero the locals their rewind cannot observe (unwind-liveness.ts). */
+  zeroedEdges: number;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     loopChecks: 0,
     entryChecks: 0,
     fastPaths: 0,
+    zeroedEdges: 0,
   };
   let input = wasm;
   let reservedPages: number | undefined;
@@ -155,8 +158,9 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
   });
 
   progress('emit');
-  const fast = options.fastPaths ?? true ? splitFastPaths(out) : { bytes: out, split: 0 };
+  const fast = options.fastPaths ?? true ? splitFastPaths(out) : { bytes: out, split: 0, zeroedEdges: 0 };
   stats.fastPaths = fast.split;
+  stats.zeroedEdges = fast.zeroedEdges;
   const instrumented = appendCustomSection(fast.bytes, INFO_SECTION, encodeInfo(info));
   const outRejection = engineRejection(instrumented);
   if (outRejection !== null) throw new TransformError('binaryen-failed', `instrumented module is invalid: ${outRejection}`);

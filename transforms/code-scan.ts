@@ -326,7 +326,21 @@ export function limits(r: Reader): void {
   if (flags & 1) r.u32();
 }
 
-function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[], addressTaken: Set<number>, funcRefSites: number[]): void {
+/** A local.get (0x20), local.set (0x21) or local.tee (0x22) in a body. */
+export interface LocalAccess { at: number; op: number; index: number }
+
+/** The local accesses of a defined function, in order (a second decode of its body: the scan does
+ * not keep them, as they would cost memory on every function of a large module). */
+export function localAccesses(bytes: Uint8Array, fn: ScannedFunction): LocalAccess[] {
+  const scratch: ScannedFunction = {
+    ...fn, calls: new Set(), indirectSigs: new Set(), globalsRead: new Set(), globalGets: [], memoryOps: [], handovers: [], structure: [],
+  };
+  const accesses: LocalAccess[] = [];
+  scanBody(new Reader(bytes, fn.codeStart), fn.entryEnd, scratch, [], new Set(), [], accesses);
+  return accesses;
+}
+
+function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[], addressTaken: Set<number>, funcRefSites: number[], locals?: LocalAccess[]): void {
   // Open blocks; a branch to label `depth` targets the function itself, i.e. leaves it.
   let depth = 0;
   const handover = (at: number, kind: 'call' | 'exit') => fn.handovers.push({ start: at, end: r.pos, kind });
@@ -367,7 +381,12 @@ function scanBody(r: Reader, end: number, fn: ScannedFunction, typeSigs: string[
       case 0x15: fn.indirectSigs.add(typeSigs[r.u32()]!); handover(at, 'exit'); break;
       case 0x1c: for (let n = r.u32(); n > 0; n--) r.valtype(); break;
       case 0x23: fn.globalGets.push(at); fn.globalsRead.add(r.u32()); break;
-      case 0x20: case 0x21: case 0x22: case 0x24: case 0x25: case 0x26: r.u32(); break;
+      case 0x20: case 0x21: case 0x22: {
+        const index = r.u32();
+        locals?.push({ at, op, index });
+        break;
+      }
+      case 0x24: case 0x25: case 0x26: r.u32(); break;
       case 0x3f: case 0x40: r.u32(); fn.memoryOps.push({ start: at, end: r.pos, grow: op === 0x40 }); break;
       case 0x41: case 0x42: r.sleb(); break;
       case 0x43: r.skip(4); break;
