@@ -169,10 +169,15 @@ function rewindWalkReads(locals: LocalAccess[], constructs: Map<number, Construc
     if (value) normalOnly.push([c.bodyStart, c.elseAt ?? c.endAt]);
     else if (c.elseAt !== null) normalOnly.push([c.elseAt, c.endAt]);
   }
+  // Arms nest or are disjoint: one sweep over their bounds, in order, with the accesses (in order).
+  const bounds = normalOnly.flatMap(([from, to]) => [{ at: from, step: 1 }, { at: to, step: -1 }]).sort((a, b) => a.at - b.at);
   const reads = new Uint32Array(words);
+  let inside = 0;
+  let next = 0;
   for (const a of locals) {
-    if (a.op !== LOCAL_GET || a.at > tailStart) continue;
-    if (normalOnly.some(([from, to]) => a.at > from && a.at < to)) continue;
+    // An arm's first instruction may be this access (`from` is its offset); `to` is its else or end.
+    while (next < bounds.length && (bounds[next]!.at < a.at || (bounds[next]!.at === a.at && bounds[next]!.step > 0))) inside += bounds[next++]!.step;
+    if (a.op !== LOCAL_GET || a.at > tailStart || inside > 0) continue;
     reads[a.index >>> 5]! |= 1 << (a.index & 31);
   }
   return reads;
