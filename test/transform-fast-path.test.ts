@@ -58,9 +58,12 @@ function functionNames(wasm: Uint8Array): Map<number, string> {
   return names;
 }
 
+/** Value types a block type can name directly (i32, i64, f32, f64, v128, funcref, externref). */
+const VALUE_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
+
 /** Ifs with an empty or value block type: Asyncify's, not the [i32] -> [] ifs of zeroing unwind edges. */
 function ifCount(m: ScannedModule, index: number): number {
-  return m.functions[index]!.structure.filter((e) => e.kind === 'open' && e.op === 0x04 && (e.emptyType || m.bytes[e.start + 1]! >= 0x40)).length;
+  return m.functions[index]!.structure.filter((e) => e.kind === 'open' && e.op === 0x04 && (e.emptyType || VALUE_TYPES.has(m.bytes[e.start + 1]!))).length;
 }
 
 describe.each(BACKENDS)('fast paths with $name', ({ wasmOpt }) => {
