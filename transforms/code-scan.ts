@@ -58,6 +58,25 @@ export type StructureEvent =
   /** br, br_if, br_table, br_on_null, br_on_non_null: label depths as written, immediates in [immStart, end). */
   | { kind: 'branch'; op: number; start: number; immStart: number; end: number; depths: number[] };
 
+/** A block, loop or if of a body: its opening instruction, the start of its body (after the block
+ * type), its `else` (ifs that have one) and its `end`, as byte offsets. */
+export interface Construct { op: number; start: number; bodyStart: number; elseAt: number | null; endAt: number }
+
+/** The blocks, loops and ifs of a defined function, by the offset of their opening instruction. */
+export function constructs(fn: ScannedFunction): Map<number, Construct> {
+  const all = new Map<number, Construct>();
+  const open: Construct[] = [];
+  for (const e of fn.structure) {
+    if (e.kind === 'open') {
+      const c: Construct = { op: e.op, start: e.start, bodyStart: e.bodyStart, elseAt: null, endAt: -1 };
+      open.push(c);
+      all.set(e.start, c);
+    } else if (e.kind === 'else') open[open.length - 1]!.elseAt = e.start;
+    else if (e.kind === 'end') open.pop()!.endAt = e.start;
+  }
+  return all;
+}
+
 /** Loops in a defined function (each gets a preemption check). */
 export function loopCount(fn: ScannedFunction): number {
   return fn.structure.reduce((n, e) => n + (e.kind === 'open' && e.op === 0x03 ? 1 : 0), 0);

@@ -21,7 +21,7 @@
 // `state == 2` / `state != 2`, `i32.eqz(state)`, and `select(..., state)`.
 import { appendToModule } from './append.js';
 import { ByteWriter, sleb, uleb } from './byte-writer.js';
-import { localAccesses, Reader, scanModule, ScanUnsupported, type ScannedFunction, type ScannedModule } from './code-scan.js';
+import { constructs, localAccesses, Reader, scanModule, ScanUnsupported, type Construct, type ScannedFunction, type ScannedModule } from './code-scan.js';
 import { nameCopies } from './names.js';
 import { unwindNeeds, type Decisions } from './unwind-liveness.js';
 import { exportedFunction, readSections } from './wasm-binary.js';
@@ -100,7 +100,7 @@ function withCopyNames(bytes: Uint8Array, copies: Map<number, number>): Uint8Arr
  */
 function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowIndex: number, edgeType: number): FastBody | null {
   const src = m.bytes;
-  const blocks = blockBounds(fn);
+  const blocks = constructs(fn);
   const edits: Edit[] = [];
   const decisions: Decisions = { ifs: new Map(), brIfs: new Map() };
   /** Unwind edges, `br_if L; drop` after `state == unwinding`: the br_if's offset → the drop's end. */
@@ -123,7 +123,7 @@ function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowInde
     }
   }
   if (!checksRewind) return null;
-  const zeroed = zeroDeadLocals(src, fn, edges, decisions, edgeType);
+  const zeroed = zeroDeadLocals(src, fn, blocks, edges, decisions, edgeType);
   edits.push(...zeroed);
   edits.sort((a, b) => a.start - b.start);
 
@@ -156,9 +156,11 @@ interface FastBody {
  * to zero before it leaves for the unwind code: `br_if L; drop` becomes
  * `if (type [i32] -> []) local.set x (zero)… br L+1 else drop end`.
  */
-function zeroDeadLocals(src: Uint8Array, fn: ScannedFunction, edges: Map<number, number>, decisions: Decisions, edgeType: number): Edit[] {
+function zeroDeadLocals(
+  src: Uint8Array, fn: ScannedFunction, blocks: Map<number, Construct>, edges: Map<number, number>, decisions: Decisions, edgeType: number,
+): Edit[] {
   if (edges.size === 0) return [];
-  const needs = unwindNeeds(src, fn, localAccesses(src, fn), new Set(edges.keys()), decisions);
+  const needs = unwindNeeds(src, fn, blocks, localAccesses(src, fn), new Set(edges.keys()), decisions);
   if (needs === null) return [];
   const types = localTypes(src, fn);
   const edits: Edit[] = [];
@@ -200,29 +202,12 @@ function localTypes(src: Uint8Array, fn: ScannedFunction): number[] {
 /** Replace src[start, end) with code. */
 interface Edit { start: number; end: number; code: number[] }
 
-/** Where each `if` of a body has its block type, `else` (if any) and `end`, by the if's offset. */
-type BlockBounds = Map<number, { bodyStart: number; elseAt: number | null; endAt: number }>;
-
-function blockBounds(fn: ScannedFunction): BlockBounds {
-  const bounds: BlockBounds = new Map();
-  const open: { start: number; bodyStart: number; elseAt: number | null; isIf: boolean }[] = [];
-  for (const e of fn.structure) {
-    if (e.kind === 'open') open.push({ start: e.start, bodyStart: e.bodyStart, elseAt: null, isIf: e.op === IF });
-    else if (e.kind === 'else') open[open.length - 1]!.elseAt = e.start;
-    else if (e.kind === 'end') {
-      const b = open.pop()!;
-      if (b.isIf) bounds.set(b.start, { bodyStart: b.bodyStart, elseAt: b.elseAt, endAt: e.start });
-    }
-  }
-  return bounds;
-}
-
 /**
  * Edits for a state test in src[start, end) whose outcome is known in a fast body. An `if` on it
  * keeps only the arm that runs, as a block (same label, so branches keep their depths); a `br_if`
  * becomes `br` or goes; anything else gets the constant.
  */
-function decided(blocks: BlockBounds, src: Uint8Array, start: number, end: number, value: boolean, decisions: Decisions): Edit[] {
+function decided(blocks: Map<number, Construct>, src: Uint8Array, start: number, end: number, value: boolean, decisions: Decisions): Edit[] {
   const b = src[end] === IF ? blocks.get(end) : undefined;
   if (b) {
     decisions.ifs.set(end, value);

@@ -12,7 +12,7 @@
 //     the rewinding state, where the arms of guards that only run in the normal state are skipped;
 //     every local read anywhere else in the body (the unwind code aside) counts as read by the walk.
 // fast-path.ts sets the other locals to zero on the unwind edge, so the engine sees them dead.
-import type { LocalAccess, ScannedFunction } from './code-scan.js';
+import type { Construct, LocalAccess, ScannedFunction } from './code-scan.js';
 
 const IF = 0x04, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, BR_TABLE = 0x0e;
 const LOCAL_GET = 0x20;
@@ -25,8 +25,6 @@ export interface Decisions {
   brIfs: Map<number, boolean>;
 }
 
-interface Construct { op: number; start: number; bodyStart: number; elseAt: number | null; endAt: number }
-
 type Event =
   | { at: number; kind: 'open' | 'else' | 'end'; c: Construct }
   | { at: number; kind: 'branch'; op: number; depths: number[] }
@@ -38,30 +36,15 @@ type Event =
  * local index space; null when the body is not shaped as expected (every edge then saves all).
  */
 export function unwindNeeds(
-  src: Uint8Array, fn: ScannedFunction, locals: LocalAccess[], edges: Set<number>, decisions: Decisions,
+  src: Uint8Array, fn: ScannedFunction, constructs: Map<number, Construct>, locals: LocalAccess[], edges: Set<number>, decisions: Decisions,
 ): Map<number, Uint32Array> | null {
   const words = Math.ceil((fn.paramCount + fn.localCount) / 32) || 1;
-  const constructs = new Map<number, Construct>();
   const events: Event[] = [];
-  const open: Construct[] = [];
-  for (const e of fn.structure) {
-    if (e.kind === 'open') {
-      const c: Construct = { op: e.op, start: e.start, bodyStart: e.bodyStart, elseAt: null, endAt: -1 };
-      open.push(c);
-      constructs.set(e.start, c);
-      events.push({ at: e.start, kind: 'open', c });
-    } else if (e.kind === 'else') {
-      const c = open[open.length - 1]!;
-      c.elseAt = e.start;
-      events.push({ at: e.start, kind: 'else', c });
-    } else if (e.kind === 'end') {
-      const c = open.pop()!;
-      c.endAt = e.start;
-      events.push({ at: e.start, kind: 'end', c });
-    } else {
-      events.push({ at: e.start, kind: 'branch', op: e.op, depths: e.depths });
-    }
+  for (const c of constructs.values()) {
+    events.push({ at: c.start, kind: 'open', c }, { at: c.endAt, kind: 'end', c });
+    if (c.elseAt !== null) events.push({ at: c.elseAt, kind: 'else', c });
   }
+  for (const e of fn.structure) if (e.kind === 'branch') events.push({ at: e.start, kind: 'branch', op: e.op, depths: e.depths });
   for (const a of locals) events.push({ at: a.at, kind: 'local', op: a.op, index: a.index });
   for (const h of fn.handovers) {
     const op = src[h.start];
