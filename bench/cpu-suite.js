@@ -26,6 +26,7 @@ import { instrumentedFunctionCount } from './cpu-suite-count.js';
 import { median, percentile, ms, table } from './lib/stats.js';
 
 const { asyncify } = await import(path.join(ROOT, 'dist/transforms/asyncify.js'));
+const { readSections } = await import(path.join(ROOT, 'dist/transforms/wasm-binary.js'));
 const { INITIAL_FUEL } = await import(path.join(ROOT, 'dist/transforms/preempt.js'));
 const { run } = await import(path.join(ROOT, 'dist/runtime/index.js'));
 
@@ -71,10 +72,8 @@ const cpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 };
-const codeSize = (wasm) => {
-  // The code section's size: what instrumentation actually changes.
-  let p = 8;
-  const u32 = () => { let r = 0, s = 0, b; do { b = wasm[p++]; r += (b & 0x7f) * 2 ** s; s += 7; } while (b & 0x80); return r; };
+/** The code section's size: what instrumentation actually changes. */
+const codeSize = (wasm) => readSections(wasm).find((s) => s.id === 10)?.payload.length ?? 0;
   while (p < wasm.length) {
     const id = wasm[p++];
     const size = u32();

@@ -398,20 +398,14 @@ describe('pre-opened listening sockets (--listen)', () => {
       expect(first).toMatch(/^127\.0\.0\.1:\d+$/);
       for (let i = 1; i <= 3; i++) expect(await get(first!)).toBe(`request ${i}\n`);
       // An open connection (request not sent yet): the guest is blocked in recv, and the freeze is refused.
-      const open = net.connect(Number(first!.split(':')[1]), '127.0.0.1');
-      await new Promise((r) => open.once('connect', r));
+      const open = await connectRaw(first!);
       await sleep(100);
       const refused = await proc.freeze().then(() => undefined, (e: unknown) => e);
       expect(refused).toBeInstanceOf(WmigError);
       expect((refused as WmigError).kind).toBe('BUSY');
       expect((refused as WmigError).message).toMatch(/open socket connection/);
-      const reply = new Promise<string>((resolve) => {
-        let s = '';
-        open.on('data', (c) => (s += c));
-        open.on('end', () => resolve(s));
-      });
-      open.write('GET / HTTP/1.0\r\n\r\n');
-      expect(await reply).toMatch(/request 4\n$/);
+      open.socket.write('GET / HTTP/1.0\r\n\r\n');
+      expect(await open.ended).toMatch(/request 4\n$/);
       // Between connections (blocked in sock_accept): the freeze happens.
       await sleep(100);
       const report = await proc.freeze();
@@ -579,17 +573,13 @@ describe('pre-opened listening sockets (--listen)', () => {
       const message = 'all forty bytes, sent eight at a time..!';
       expect(message.length).toBe(40);
       proc = await run(example('recvall'), { args: ['40', '2'], listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
-      const port = Number(proc.listening[0]!.split(':')[1]);
+      const address = proc.listening[0]!;
       /** Connects, runs `send` on the socket, and resolves with everything the guest answered. */
       const exchange = async (send: (s: net.Socket) => Promise<void>) => {
-        const s = net.connect(port, '127.0.0.1');
-        s.setNoDelay(true);
-        await new Promise((r) => s.once('connect', r));
-        let got = '';
-        s.on('data', (c) => (got += c));
-        const ended = new Promise<string>((r) => s.on('end', () => r(got)));
-        await send(s);
-        return ended;
+        const conn = await connectRaw(address);
+        conn.socket.setNoDelay(true);
+        await send(conn.socket);
+        return conn.ended;
       };
       const answer = await exchange(async (s) => {
         for (let at = 0; at < message.length; at += 8) {
