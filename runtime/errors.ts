@@ -14,7 +14,7 @@ export const ExitCode = {
   NO_INPUT: 66,
   /** The snapshot was taken from a different module than the one offered for thaw. */
   MODULE_MISMATCH: 67,
-  /** The snapshot was written by a newer wmig (format version unknown here). */
+  /** The snapshot's format version is not supported: newer than this wmig, or v2 with setjmp stacks. */
   UNSUPPORTED_VERSION: 68,
   /** A mount or an open handle of the snapshot cannot be re-bound on this machine. */
   REBIND_FAILED: 69,

@@ -20,15 +20,20 @@ up_to_date() {
 # build_c SRC_DIR OUT_DIR: every SRC_DIR/*.c to OUT_DIR/<name>.wasm.
 # 1 MiB shadow stack (wasm-ld defaults to 64 KiB, too small for recursion.c);
 # drop the DWARF that Debian's wasi-libc carries but keep the name section.
-# examples/include supplies setjmp.h (wmig's setjmp/longjmp imports).
+# A program that includes setjmp.h gets wmig's setjmp/longjmp (examples/include/setjmp.h): LLVM's
+# Emscripten setjmp lowering, the runtime beside the header, and its table exported (for hosts other
+# than wmig: the benchmarks run such programs under node:wasi).
+sjlj="$root/examples/include/wmig-sjlj.c"
 build_c() {
   mkdir -p "$2"
-  local src dst
+  local src dst sjlj_args
   for src in "$1"/*.c; do
     dst="$2/$(basename "$src" .c).wasm"
-    up_to_date "$dst" "$src" && continue
+    sjlj_args=()
+    grep -q '#include <setjmp.h>' "$src" && sjlj_args=(-mllvm -enable-emscripten-sjlj -Wl,--export-table "$sjlj")
+    up_to_date "$dst" "$src" && { [ ${#sjlj_args[@]} -eq 0 ] || up_to_date "$dst" "$sjlj"; } && continue
     clang --target=wasm32-wasi -O2 -Wall -Wextra -isystem "$root/examples/include" \
-      -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src"
+      -Wl,-z,stack-size=1048576 -Wl,--strip-debug -o "$dst" "$src" "${sjlj_args[@]}"
     echo "built ${dst#"$root"/}"
   done
 }

@@ -15,8 +15,9 @@
 # all that is ours. Idempotent and incremental: each step is skipped when its output is newer than
 # its inputs and this script. Installs what it needs with apt when run as root. Works from any cwd.
 #
-# Programs that use setjmp/longjmp (Lua's error handling) get wmig's setjmp.h (examples/include):
-# setjmp and longjmp become host imports that wmig implements on Asyncify.
+# Programs that use setjmp/longjmp (Lua's error handling) get wmig's setjmp.h (examples/include),
+# LLVM's Emscripten setjmp lowering (-mllvm -enable-emscripten-sjlj) and its runtime, wmig-sjlj.c,
+# with the table exported (the benchmarks run Lua under node:wasi too).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -195,13 +196,15 @@ fi
 # patches make luaconf.h include a multiarch header of its build.
 lua="$(fetch lua5.4 bookworm --skip-patches)"
 out="$build/lua.wasm"
-if ! up_to_date "$out" "$lua/.unpacked" "$stubs/lua-stubs.c" "$stubs/lua-stubs.h" "$root/examples/include/setjmp.h"; then
+sjlj=("$root/examples/include/setjmp.h" "$root/examples/include/wmig-sjlj.c")
+if ! up_to_date "$out" "$lua/.unpacked" "$stubs/lua-stubs.c" "$stubs/lua-stubs.h" "${sjlj[@]}"; then
   lua_srcs=()
   for f in "$lua"/src/*.c; do
     case "$(basename "$f")" in luac.c|onelua.c) ;; *) lua_srcs+=("$f") ;; esac
   done
-  clang --target=wasm32-wasi -O2 "${EMU_DEFS[@]}" -isystem "$root/examples/include" \
-    -include "$stubs/lua-stubs.h" "${LDFLAGS[@]}" -o "$out.tmp" "${lua_srcs[@]}" "$stubs/lua-stubs.c" "${EMU_LIBS[@]}"
+  clang --target=wasm32-wasi -O2 -mllvm -enable-emscripten-sjlj "${EMU_DEFS[@]}" -isystem "$root/examples/include" \
+    -include "$stubs/lua-stubs.h" "${LDFLAGS[@]}" -Wl,--export-table -o "$out.tmp" "${lua_srcs[@]}" "$stubs/lua-stubs.c" \
+    "$root/examples/include/wmig-sjlj.c" "${EMU_LIBS[@]}"
   mv "$out.tmp" "$out"
   say "built ${out#"$root"/}"
 fi

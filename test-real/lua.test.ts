@@ -79,11 +79,13 @@ describe('lua', () => {
       const snapshot = join(work, 'frozen.wmig');
       native('mkdir', ['-p', destination]);
       // Most of the run is the interpreter between WASI calls, so a freeze requested at some time
-      // lands at a preemption point; should it hit a WASI call instead, ask again at another time.
-      type Inspected = { pendingImport: string; jumps: unknown[]; host: { handles: { fd: number; kind: string; offset: number }[] } };
+      // lands at a preemption point; should it hit a WASI call instead, or the run end first, ask
+      // again at another time. The record pipeline's coroutines run inside protected calls
+      // (lua_resume's setjmp), so the frozen stack goes through invokes.
+      type Inspected = { pendingImport: string; host: { handles: { fd: number; kind: string; offset: number }[] } };
       let frozen: Awaited<ReturnType<typeof wmig>> | undefined;
       let inspected: Inspected | undefined;
-      for (const ms of [700, 900, 1100]) {
+      for (const ms of [400, 250, 150, 100]) {
         removeDir(source);
         native('mkdir', ['-p', source]);
         native('cp', [join(ROOT, 'test-real', 'fixtures', 'workload.lua'), source]);
@@ -91,13 +93,12 @@ describe('lua', () => {
           ['run', '--preempt', '--dir', `${source}::/data`, '--freeze-after', String(ms), '--snapshot', snapshot, realModule('lua'), ...CASE.args],
           { stdin: STDIN },
         );
+        if (frozen.status === 0) continue; // finished before the request
         expect(frozen.status, frozen.stderr.toString()).toBe(ExitCode.FROZEN);
         inspected = JSON.parse((await wmig(['inspect', '--json', snapshot])).stdout.toString()) as Inspected;
         if (inspected.pendingImport === 'wmig.preempt') break;
       }
-      expect(inspected!.pendingImport).toBe('wmig.preempt');
-      // Inside the coroutines of the record pipeline: their protected calls are live jump targets.
-      expect(inspected!.jumps.length).toBeGreaterThan(0);
+      expect(inspected?.pendingImport).toBe('wmig.preempt');
       const consumed = inspected!.host.handles.find((h) => h.fd === 0 && h.kind === 'stdio')?.offset ?? 0;
       native('cp', ['-a', `${source}/.`, destination]);
       const thawed = await wmig(['thaw', '--dir', `${destination}::/data`, snapshot], { stdin: STDIN.subarray(consumed) });

@@ -63,7 +63,7 @@ describe('bad snapshots are refused before the guest runs', () => {
 
   test('a newer format version', async () => {
     const newer = Buffer.from(good);
-    newer.writeUInt32LE(3, 8);
+    newer.writeUInt32LE(4, 8);
     const result = await thawBytes(resealed(newer));
     expect(result.status).toBe(ExitCode.UNSUPPORTED_VERSION);
     expect(result.stderr.toString()).toMatch(/newer/);

@@ -212,7 +212,7 @@ describe('snapshot format: round trip', () => {
     expect(s.module.digest).toBe('a'.repeat(64));
     const d = describeSnapshot(bytes);
     expect(d.module).toEqual({ digest: 'a'.repeat(64), name: 'examples/build/counter.wasm', embedded: false, bytes: null });
-    expect(d.sections.map((x) => x.tag)).toEqual(['META', 'GLOB', 'STAK', 'JUMP', 'HOST', 'FILE', 'MEMT', 'MEMD', 'END ']);
+    expect(d.sections.map((x) => x.tag)).toEqual(['META', 'GLOB', 'STAK', 'HOST', 'FILE', 'MEMT', 'MEMD', 'END ']);
   });
 
   it('round-trips an empty snapshot (no pages, globals, files, stack)', () => {
@@ -263,7 +263,7 @@ describe('snapshot format: round trip', () => {
     expect(Array.from(bytes.subarray(0, 8))).toEqual(Array.from(SNAPSHOT_MAGIC));
     expect(new TextDecoder().decode(bytes.subarray(0, 8))).toBe('WMIGSNAP');
     expect(new DataView(bytes.buffer).getUint32(8, true)).toBe(FORMAT_VERSION);
-    expect(FORMAT_VERSION).toBe(2);
+    expect(FORMAT_VERSION).toBe(3);
   });
 });
 
@@ -333,7 +333,7 @@ describe('snapshot format: pageTable and describeSnapshot', () => {
     const input = makeInput();
     const bytes = snapshotBytes(input);
     const d = describeSnapshot(bytes);
-    expect(d.formatVersion).toBe(2);
+    expect(d.formatVersion).toBe(3);
     expect(d.fileBytes).toBe(bytes.length);
     expect(d.module).toEqual({ digest: 'a'.repeat(64), name: 'examples/build/counter.wasm', embedded: true, bytes: 3000 });
     expect(d.pages).toEqual({ total: 10, present: 4, elided: 6 });
@@ -357,7 +357,7 @@ describe('snapshot format: pageTable and describeSnapshot', () => {
     expect(v.get('f64_neg_zero')).toBe('-0');
     expect(v.get('f64_inf')).toBe('-Infinity');
     // Sections tile the file: header, then each section header + payload back to back.
-    expect(d.sections.map((s) => s.tag)).toEqual(['META', 'MODL', 'GLOB', 'STAK', 'JUMP', 'HOST', 'FILE', 'MEMT', 'MEMD', 'END ']);
+    expect(d.sections.map((s) => s.tag)).toEqual(['META', 'MODL', 'GLOB', 'STAK', 'HOST', 'FILE', 'MEMT', 'MEMD', 'END ']);
     let at = HEADER_BYTES;
     for (const s of d.sections) {
       expect(s.offset).toBe(at);
@@ -443,13 +443,13 @@ describe('snapshot format: damage is detected', () => {
 
   it('a newer format version → UNSUPPORTED_VERSION (file otherwise intact)', () => {
     const bytes = snapshotBytes(makeInput());
-    new DataView(bytes.buffer).setUint32(8, 3, true);
+    new DataView(bytes.buffer).setUint32(8, 4, true);
     reseal(bytes);
     const err = expectWmig(() => decodeSnapshot(bytes), 'UNSUPPORTED_VERSION');
-    expect(err.message).toBe('snapshot format v3 is newer than this wmig supports (v2)');
+    expect(err.message).toBe('snapshot format v4 is newer than this wmig supports (v3)');
     // Without resealing, a changed version is damage, not a newer file.
     const damaged = snapshotBytes(makeInput());
-    damaged[8] = 3;
+    damaged[8] = 4;
     expectWmig(() => decodeSnapshot(damaged), 'CORRUPT_SNAPSHOT', /header/);
   });
 
@@ -702,88 +702,71 @@ describe('snapshot files', () => {
   });
 });
 
-describe('snapshot format: setjmp stacks (JUMP, v2)', () => {
-  const withJumps = (): SnapshotInput => {
-    const input = makeInput();
-    const a = new Uint8Array(300);
-    fillRandom(a, 11);
-    const b = new Uint8Array(0);
-    input.stack = {
-      ...input.stack,
-      jumps: {
-        nextToken: 9,
-        targets: [
-          { token: 3, env: 0x1234, stackPointer: 0xfff0, stack: a },
-          { token: 8, env: 0xffff_fff8, stackPointer: null, stack: b },
-        ],
-      },
-    };
-    return input;
-  };
-
-  /** The same snapshot as format v1 wrote it: no JUMP section, version 1. */
-  const asV1 = (bytes: Uint8Array): Uint8Array => {
-    const jump = section(bytes, 'JUMP');
-    const out = new Uint8Array(bytes.length - SECTION_HEADER_BYTES - jump.length);
-    out.set(bytes.subarray(0, jump.offset));
-    out.set(bytes.subarray(jump.payload + jump.length), jump.offset);
+describe('snapshot format: earlier versions (v1; v2 with its JUMP section)', () => {
+  /**
+   * A v3 file as an earlier version laid it out: v1 is v3 under another version number; v2 adds
+   * JUMP after STAK (next token, target count, then the targets, which `jumpTargets` stands for).
+   */
+  const asVersion = (v3: Uint8Array, version: 1 | 2, jump?: { count: number; targets: Uint8Array }): Uint8Array => {
+    const stak = section(v3, 'STAK');
+    const splitAt = stak.payload + stak.length;
+    let inserted = new Uint8Array(0);
+    if (jump) {
+      const payload = new Uint8Array(8 + jump.targets.length);
+      const pv = new DataView(payload.buffer);
+      pv.setUint32(0, jump.count + 1, true);
+      pv.setUint32(4, jump.count, true);
+      payload.set(jump.targets, 8);
+      inserted = new Uint8Array(SECTION_HEADER_BYTES + payload.length);
+      inserted.set([0x4a, 0x55, 0x4d, 0x50]); // "JUMP"
+      new DataView(inserted.buffer).setBigUint64(8, BigInt(payload.length), true);
+      inserted.set(payload, SECTION_HEADER_BYTES);
+    }
+    const out = new Uint8Array(v3.length + inserted.length);
+    out.set(v3.subarray(0, splitAt));
+    out.set(inserted, splitAt);
+    out.set(v3.subarray(splitAt), splitAt + inserted.length);
     const v = new DataView(out.buffer);
-    v.setUint32(8, 1, true);
+    v.setUint32(8, version, true);
     v.setBigUint64(16, BigInt(out.length), true);
     return reseal(out);
   };
+  const noTargets = { count: 0, targets: new Uint8Array(0) };
 
-  it('round-trips the jump targets, stacks bit-exact, stack pointer or none', () => {
-    const input = withJumps();
-    const s = decodeSnapshot(snapshotBytes(input));
-    expect(s.stack.jumps?.nextToken).toBe(9);
-    expect(s.stack.jumps?.targets.map((t) => [t.token, t.env, t.stackPointer, t.stack.length])).toEqual([
-      [3, 0x1234, 0xfff0, 300],
-      [8, 0xffff_fff8, null, 0],
-    ]);
-    expect(sameBytes(s.stack.jumps!.targets[0]!.stack, input.stack.jumps!.targets[0]!.stack)).toBe(true);
-    expect(describeSnapshot(snapshotBytes(input)).jumps).toEqual([
-      { token: 3, env: 0x1234, stackBytes: 300 },
-      { token: 8, env: 0xffff_fff8, stackBytes: 0 },
-    ]);
-  });
-
-  it('a snapshot without jump targets decodes with none', () => {
-    expect(decodeSnapshot(snapshotBytes(makeInput())).stack.jumps).toBeUndefined();
-  });
-
-  it('reads format v1 files (no JUMP section) and refuses a JUMP section in one', () => {
-    const v2 = snapshotBytes(makeInput());
-    const v1 = asV1(v2);
-    const d = describeSnapshot(v1);
-    expect(d.formatVersion).toBe(1);
-    expect(d.sections.map((x) => x.tag)).not.toContain('JUMP');
-    const fromV1 = decodeSnapshot(v1);
-    const fromV2 = decodeSnapshot(v2);
-    expect(sameBytes(fromV1.stack.data, fromV2.stack.data)).toBe(true);
-    expect(fromV1.globals).toEqual(fromV2.globals);
-    expect(flatMemory(fromV1)).toEqual(flatMemory(fromV2));
-
-    const v1WithJump = v2.slice();
-    new DataView(v1WithJump.buffer).setUint32(8, 1, true);
-    expectWmig(() => decodeSnapshot(reseal(v1WithJump)), 'CORRUPT_SNAPSHOT', /JUMP in a format v1 file/);
-    const v2WithoutJump = asV1(v2);
-    new DataView(v2WithoutJump.buffer).setUint32(8, 2, true);
-    expectWmig(() => decodeSnapshot(reseal(v2WithoutJump)), 'CORRUPT_SNAPSHOT', /section JUMP is missing/);
-  });
-
-  it('a token that is zero, repeated, or not below the next token is corruption', () => {
-    const good = snapshotBytes(withJumps());
-    const jump = section(good, 'JUMP');
-    const firstToken = jump.payload + 8;
-    // Zero; equal to the next token; the same as the second target's (caught at that target).
-    for (const [token, at] of [[0, 0], [9, 0], [8, 1]] as const) {
-      const b = good.slice();
-      new DataView(b.buffer).setUint32(firstToken, token, true);
-      expectWmig(() => decodeSnapshot(reseal(b)), 'CORRUPT_SNAPSHOT', new RegExp(`section JUMP: jump ${at} has token`));
+  it('reads v1 files and v2 files whose JUMP holds no setjmp stacks: the same snapshot as v3', () => {
+    const v3 = snapshotBytes(makeInput());
+    const fromV3 = decodeSnapshot(v3);
+    for (const old of [asVersion(v3, 1), asVersion(v3, 2, noTargets)]) {
+      const d = describeSnapshot(old);
+      expect(d.sections.some((x) => x.tag === 'JUMP')).toBe(d.formatVersion === 2);
+      const s = decodeSnapshot(old);
+      expect(sameBytes(s.stack.data, fromV3.stack.data)).toBe(true);
+      expect(s.stack.pendingImport).toBe(fromV3.stack.pendingImport);
+      expect(s.globals).toEqual(fromV3.globals);
+      expect(s.host).toEqual(fromV3.host);
+      expect(flatMemory(s)).toEqual(flatMemory(fromV3));
     }
-    const flags = good.slice();
-    new DataView(flags.buffer).setUint32(firstToken + 8, 2, true);
-    expectWmig(() => decodeSnapshot(reseal(flags)), 'CORRUPT_SNAPSHOT', /unknown flags/);
+  });
+
+  it('a v2 file with setjmp stacks cannot be resumed: UNSUPPORTED_VERSION, saying why', () => {
+    // One target as v2 wrote it: token, jmp_buf, flags, stack pointer, stack length, stack.
+    const target = new Uint8Array(24 + 16);
+    const t = new DataView(target.buffer);
+    t.setUint32(0, 1, true);
+    t.setUint32(4, 0x1234, true);
+    t.setBigUint64(16, 16n, true);
+    const v2 = asVersion(snapshotBytes(makeInput()), 2, { count: 1, targets: target });
+    expectWmig(() => decodeSnapshot(v2), 'UNSUPPORTED_VERSION', /1 setjmp stack\(s\) of format v2's setjmp\/longjmp/);
+  });
+
+  it('JUMP is v2\'s alone: in a v1 or v3 file it is corruption, and a v2 file must have it', () => {
+    const v3 = snapshotBytes(makeInput());
+    for (const version of [1, 3]) {
+      const b = asVersion(v3, 2, noTargets);
+      new DataView(b.buffer).setUint32(8, version, true);
+      expectWmig(() => decodeSnapshot(reseal(b)), 'CORRUPT_SNAPSHOT', new RegExp(`section JUMP in a format v${version} file`));
+    }
+    const v2WithoutJump = asVersion(v3, 2);
+    expectWmig(() => decodeSnapshot(v2WithoutJump), 'CORRUPT_SNAPSHOT', /section JUMP is missing/);
   });
 });

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import binaryen from 'binaryen';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { instrument, PREEMPT_IMPORT } from '../transforms/index.js';
+import { instrument, isInvokeImport, PREEMPT_IMPORT } from '../transforms/index.js';
 import { canReach, loopCount, recursiveFunctions, scanModule } from '../transforms/code-scan.js';
 import { insertPreemptChecks } from '../transforms/preempt.js';
 import { reserveTopPages } from '../transforms/reserve.js';
@@ -110,6 +110,53 @@ describe('code scan', () => {
   });
 });
 
+// setjmp/longjmp as LLVM's Emscripten lowering emits it (transforms/sjlj.ts): $protected calls table
+// entry 0 ($write, which reaches fd_write) through env.invoke_ii; $loops calls $again, which reaches
+// nothing but recurses through env.invoke_vi; $throw calls wmig.longjmp_unwind.
+const INVOKE_WAT = `
+(module
+  (type $ii (func (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "env" "invoke_ii" (func $invoke_ii (param i32 i32) (result i32)))
+  (import "env" "invoke_vi" (func $invoke_vi (param i32 i32)))
+  (import "wmig" "longjmp_unwind" (func $longjmp_unwind (param i32)))
+  (memory (export "memory") 1)
+  (table 3 funcref)
+  (elem (i32.const 0) $write $pure $again)
+  (func $write (type $ii) (call $fd_write (local.get 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+  (func $pure (type $ii) (local.get 0))
+  (func $again (param i32)
+    (if (local.get 0) (then (call $invoke_vi (i32.const 2) (i32.sub (local.get 0) (i32.const 1))))))
+  (func $protected (param i32) (result i32) (call $invoke_ii (i32.const 0) (local.get 0)))
+  (func $loops (call $invoke_vi (i32.const 2) (i32.const 5)))
+  (func $throw (call $longjmp_unwind (i32.const 8)))
+  (func (export "_start") (drop (call $protected (i32.const 1))) (call $loops) (call $throw))
+)`;
+
+describe('code scan: invokes of the setjmp/longjmp lowering', () => {
+  const m = scanModule(wat(INVOKE_WAT));
+  // Index space: 0 fd_write, 1 invoke_ii, 2 invoke_vi, 3 longjmp_unwind, 4 $write, 5 $pure, 6 $again,
+  // 7 $protected, 8 $loops, 9 $throw, 10 _start.
+  it('an invoke reaches what the table entries of its callee signature reach, and nothing else does', () => {
+    expect([...canReach(m, new Set([0, 3]))].sort((a, b) => a - b)).toEqual([0, 1, 3, 4, 7, 9, 10]);
+  });
+
+  it('recursion through an invoke is recursion', () => {
+    expect([...recursiveFunctions(m)]).toEqual([6]);
+  });
+});
+
+describe.each(BACKENDS)('invokes instrumented ($name)', async ({ wasmOpt }) => {
+  it('are unwind points with longjmp_unwind, and the table is exported for the host to call into', async () => {
+    const out = await instrument(wat(INVOKE_WAT), { wasmOpt });
+    expect(out.info.freezePoints).toEqual(['wasi_snapshot_preview1.fd_write', 'env.invoke_ii', 'env.invoke_vi', 'wmig.longjmp_unwind']);
+    expect(out.info.table).toBe('wmig.table');
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(out.wasm as BufferSource));
+    expect(exports).toContainEqual({ name: 'wmig.table', kind: 'table' });
+    expect(out.stats?.preciseFunctions).toBe(4); // $write, $protected, $throw, _start
+  });
+});
+
 /** What instrument() hands to Asyncify, but for the global exports: top pages reserved, then the checks. */
 function preparedForAsyncify(preempt: boolean, bytes: Uint8Array): Uint8Array {
   const reserved = reserveTopPages(scanModule(bytes)).bytes;
@@ -157,7 +204,7 @@ describe.each(BACKENDS)('precise scope ($name)', async ({ wasmOpt }) => {
 
   it('instruments exactly the functions of its analysis in the examples, at most as many as Asyncify alone', async () => {
     const { instrumentedFunctions } = await import('../bench/cpu-suite-count.js' as string);
-    for (const name of ['fileio', 'ledger']) {
+    for (const name of ['fileio', 'ledger', 'sjlj']) {
       const bytes = readFileSync(join(ROOT, 'examples', 'build', `${name}.wasm`));
       // Unoptimized (level 0), so inlining does not blur which functions Asyncify touched.
       const a = await instrument(bytes, { scope: 'asyncify', optimizeLevel: 0, wasmOpt });
@@ -167,7 +214,7 @@ describe.each(BACKENDS)('precise scope ($name)', async ({ wasmOpt }) => {
         // The remove-list took effect exactly: the tool's names (Rust's contain $, ., ::; duplicates are
         // renamed) matched, also after preempt moved every function (and its name) up by one index.
         const m = scanModule(preparedForAsyncify(preempt, bytes));
-        const roots = new Set(m.functions.filter((f) => f.import && p.info.freezePoints.includes(`${f.import.module}.${f.import.base}`)).map((f) => f.index));
+        const roots = new Set(m.functions.filter((f) => f.import && !isInvokeImport(f.import.module, f.import.base) && p.info.freezePoints.includes(`${f.import.module}.${f.import.base}`)).map((f) => f.index));
         const expected = [...canReach(m, roots)].filter((f) => !m.functions[f]!.import).sort((x, y) => x - y);
         expect([...instrumentedFunctions(p.wasm)].sort((x: number, y: number) => x - y)).toEqual(expected);
         expect(expected.length).toBe(p.stats!.preciseFunctions! + (preempt ? 1 : 0));

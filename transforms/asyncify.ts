@@ -3,12 +3,12 @@ import { canReach, scanModule, ScanUnsupported, type ScannedModule } from './cod
 import { engineRejection } from './engine.js';
 import { TransformError } from './errors.js';
 import { encodeInfo, INFO_SECTION, TRANSFORM_VERSION, type ExportedGlobal, type GlobalValueType, type InstrumentInfo } from './info.js';
-import { appendCustomSection, exportGlobals, readShape, withoutDebugSections, type ModuleShape } from './module-edit.js';
+import { addExports, appendCustomSection, EXPORT_GLOBAL, EXPORT_TABLE, readShape, withoutDebugSections, type ModuleShape } from './module-edit.js';
 import { splitFastPaths } from './fast-path.js';
 import { insertPreemptChecks, PREEMPT_IMPORT } from './preempt.js';
 import { RESERVED_PAGES, reserveTopPages } from './reserve.js';
 import { selectBackend } from './select-backend.js';
-import { isJumpImport, STACK_POINTER_NAME } from './sjlj.js';
+import { INVOKE_TABLE_EXPORT, isInvokeImport, isInvokeName, LONGJMP_UNWIND_NAME } from './sjlj.js';
 
 /** WASI modules whose calls become freeze points. */
 const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
@@ -125,12 +125,15 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
 
   const shape = readShape(input);
   const globals = exportMutableGlobals(shape);
-  input = exportGlobals(input, globals.map((g) => ({ name: g.export, index: g.index })));
   const freezePoints = freezePointImports(shape, preempt);
-  const stackPointer = freezePoints.some(isJumpImport) ? stackPointerGlobal(shape, globals) : undefined;
+  const table = freezePoints.some(isInvokeName) ? invokeTable(shape) : undefined;
+  input = addExports(input, [
+    ...globals.map((g) => ({ name: g.export, kind: EXPORT_GLOBAL, index: g.index })),
+    ...(table === undefined ? [] : [{ name: table, kind: EXPORT_TABLE, index: 0 }]),
+  ]);
   const info: InstrumentInfo = {
     transformVersion: TRANSFORM_VERSION, originalDigest, freezePoints, globals,
-    ...(stackPointer === undefined ? {} : { stackPointer }),
+    ...(table === undefined ? {} : { table }),
     ...(reservedPages === undefined ? {} : { reservedPages }),
     ...(options.fastPaths ?? true ? {} : { compact: true as const }),
   };
@@ -178,7 +181,8 @@ function preciseRemoveList(names: string[], scanned: ScannedModule, freezePoints
   if (names.length !== scanned.functions.length) return 'the Asyncify tool and the scan disagree on the function count';
   const roots = new Set<number>();
   for (const fn of scanned.functions) {
-    if (fn.import && freezePoints.has(`${fn.import.module}.${fn.import.base}`)) roots.add(fn.index);
+    // An invoke may unwind only when a table entry it can call may: the scan sees it as that call.
+    if (fn.import && freezePoints.has(`${fn.import.module}.${fn.import.base}`) && !isInvokeImport(fn.import.module, fn.import.base)) roots.add(fn.index);
   }
   const reach = canReach(scanned, roots);
   const removed: string[] = [];
@@ -210,23 +214,19 @@ function exportMutableGlobals(shape: ModuleShape): ExportedGlobal[] {
 }
 
 /** The imports Asyncify may unwind from, as `module.base`, in import order: WASI calls (freeze
- * points), setjmp/longjmp, and wmig.preempt when preemption checks were inserted. */
+ * points), setjmp/longjmp's invokes and longjmp_unwind, and wmig.preempt when preemption checks
+ * were inserted. */
 function freezePointImports(shape: ModuleShape, preempt: boolean): string[] {
   const isFreezePoint = (module: string, base: string) =>
     (WASI_MODULES.has(module) && !NOT_FREEZE_POINTS.has(base)) ||
-    isJumpImport(`${module}.${base}`) ||
+    isInvokeImport(module, base) ||
+    `${module}.${base}` === LONGJMP_UNWIND_NAME ||
     (preempt && module === PREEMPT_IMPORT.module && base === PREEMPT_IMPORT.base);
   return shape.functionImports.filter((f) => isFreezePoint(f.module, f.base)).map((f) => `${f.module}.${f.base}`);
 }
 
-/**
- * The shadow stack pointer's export: the global wasm-ld names __stack_pointer, or, in a module whose
- * names were stripped, global 0, which wasm-ld always makes the stack pointer of a non-PIC module.
- */
-function stackPointerGlobal(shape: ModuleShape, globals: ExportedGlobal[]): string {
-  const i32 = globals.filter((g) => g.type === 'i32');
-  const named = i32.find((g) => shape.globals[g.index]?.name === STACK_POINTER_NAME);
-  const found = named ?? i32.find((g) => g.index === 0);
-  if (!found) throw new TransformError('unsupported', 'module uses setjmp/longjmp but has no recognisable shadow stack pointer');
-  return found.export;
+/** The export name of the table invokes call into (wasm-ld exports none of a command's own). */
+function invokeTable(shape: ModuleShape): string {
+  if (shape.tableCount !== 1) throw new TransformError('unsupported', `module imports env.invoke_* (setjmp/longjmp) but has ${shape.tableCount} tables, not one`);
+  return INVOKE_TABLE_EXPORT;
 }

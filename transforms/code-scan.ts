@@ -3,6 +3,7 @@
 // instruction's immediates but builds no IR, so it costs milliseconds where binaryen.js takes
 // seconds. Anything it does not understand raises ScanUnsupported; callers then fall back to
 // the conservative path (never to a guess).
+import { isInvokeImport } from './sjlj.js';
 
 export class ScanUnsupported extends Error {
   constructor(what: string) {
@@ -235,6 +236,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
           if (kind === 0) {
             const f = newFn(functions.length, r.u32());
             f.import = { module, base };
+            if (isInvokeImport(module, base)) f.indirectSigs.add(invokeTargetSig(f.sig, base));
             functions.push(f);
             numImportedFunctions++;
           } else if (kind === 1) {
@@ -337,6 +339,14 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
   }
   if (tableEscapes) for (const f of exportedFunctions) addressTaken.add(f);
   return { bytes, functions, numImportedFunctions, numGlobals, numTypes: typeSigs.length, importedMemories, definedMemories, addressTaken, sections, funcRefSites };
+}
+
+/** The signature an invoke import calls through the table: its own without the leading i32 index. */
+function invokeTargetSig(sig: string, base: string): string {
+  const bytes = sig.split(',').map(Number);
+  const params = bytes[0]!;
+  if (params === 0 || params >= 0x80 || bytes[1] !== 0x7f) throw new ScanUnsupported(`import env.${base} does not take an i32 table index first`);
+  return [params - 1, ...bytes.slice(2)].join(',');
 }
 
 export function limits(r: Reader): void {
@@ -509,7 +519,13 @@ export function recursiveFunctions(m: ScannedModule): Set<number> {
     bySig.set(fn.sig, list);
   }
   const succ = (fn: ScannedFunction): number[] => {
-    const out = [...fn.calls].filter((c) => !m.functions[c]?.import);
+    const out: number[] = [];
+    for (const c of fn.calls) {
+      const callee = m.functions[c]!;
+      // An import calls nothing of the module, but for an invoke, which calls into the table.
+      if (!callee.import) out.push(c);
+      else for (const s of callee.indirectSigs) out.push(...(bySig.get(s) ?? []));
+    }
     for (const s of fn.indirectSigs) out.push(...(bySig.get(s) ?? []));
     return out;
   };

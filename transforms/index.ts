@@ -18,4 +18,4 @@ export {
   type InstrumentCachedOptions,
   type CachedInstrumentResult,
 } from './cache.js';
-export { SETJMP_NAME, LONGJMP_NAME } from './sjlj.js';
+export { LONGJMP_UNWIND_NAME, isInvokeImport } from './sjlj.js';

@@ -2,7 +2,7 @@ import { TransformError } from './errors.js';
 import { findCustomSection, readSections } from './wasm-binary.js';
 
 /** Bumped whenever instrument() output changes meaning; part of the cache file name. */
-export const TRANSFORM_VERSION = 13;
+export const TRANSFORM_VERSION = 14;
 
 /** Custom section carrying InstrumentInfo as UTF-8 JSON. */
 export const INFO_SECTION = 'wmig.instrument';
@@ -25,9 +25,9 @@ export interface InstrumentInfo {
   /** The imports that may unwind, as `module.base`. */
   freezePoints: string[];
   globals: ExportedGlobal[];
-  /** Export name of the C shadow stack pointer among `globals`; set only for modules that import
-   * wmig.setjmp/longjmp (longjmp restores it). */
-  stackPointer?: string;
+  /** Export name of the table, for modules that import `env.invoke_*` (setjmp/longjmp, sjlj.ts):
+   * the host's invoke calls into it. */
+  table?: string;
   /** Pages at the top of memory the guest cannot see, for Asyncify's data (transforms/reserve.ts);
    * absent when the memory could not be reserved in (the host then borrows guest memory). */
   reservedPages?: number;
@@ -58,7 +58,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     throw badSection('not UTF-8 JSON', e);
   }
   if (!isRecord(json)) throw badSection('not a JSON object');
-  const { transformVersion, originalDigest, freezePoints, globals, stackPointer, reservedPages, compact } = json;
+  const { transformVersion, originalDigest, freezePoints, globals, table, reservedPages, compact } = json;
   if (!Number.isSafeInteger(transformVersion)) throw badSection('transformVersion is not an integer');
   if (typeof originalDigest !== 'string' || !/^[0-9a-f]{64}$/.test(originalDigest)) {
     throw badSection('originalDigest is not a sha256 hex digest');
@@ -69,9 +69,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
   if (!Array.isArray(globals) || !globals.every(isExportedGlobal)) {
     throw badSection('globals is not a list of {export, index, type}');
   }
-  if (stackPointer !== undefined && !globals.some((g) => g.export === stackPointer && g.type === 'i32')) {
-    throw badSection('stackPointer does not name an exported i32 global');
-  }
+  if (table !== undefined && (typeof table !== 'string' || table === '')) throw badSection('table is not an export name');
   if (reservedPages !== undefined && !(Number.isSafeInteger(reservedPages) && (reservedPages as number) > 0)) {
     throw badSection('reservedPages is not a positive integer');
   }
@@ -82,7 +80,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     originalDigest,
     freezePoints: [...freezePoints],
     globals: globals.map((g) => ({ export: g.export, index: g.index, type: g.type })),
-    ...(stackPointer === undefined ? {} : { stackPointer: stackPointer as string }),
+    ...(table === undefined ? {} : { table }),
     ...(reservedPages === undefined ? {} : { reservedPages: reservedPages as number }),
     ...(compact === undefined ? {} : { compact }),
   };

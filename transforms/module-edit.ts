@@ -1,11 +1,11 @@
 // The light edits instrumentation makes around Asyncify, on the binary itself (no IR, no binaryen):
-// reading the imports and globals, adding a function import, exporting globals, appending a custom section.
+// reading the imports, globals and tables, adding a function import, adding exports, appending a custom section.
 import { ByteWriter } from './byte-writer.js';
 import { constExpr, limits, Reader, ScanUnsupported, sectionBounds, type ScannedModule, type SectionBounds } from './code-scan.js';
 import { TransformError } from './errors.js';
 import { isNameSection, shiftNames } from './names.js';
 
-const SEC_CUSTOM = 0, SEC_TYPE = 1, SEC_IMPORT = 2, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_CODE = 10;
+const SEC_CUSTOM = 0, SEC_TYPE = 1, SEC_IMPORT = 2, SEC_TABLE = 4, SEC_GLOBAL = 6, SEC_EXPORT = 7, SEC_CODE = 10;
 /** Known sections that come after the import section, in binary order. */
 const AFTER_IMPORT = new Set([3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]);
 /** Known sections that come after the export section, in binary order. */
@@ -14,13 +14,15 @@ const AFTER_EXPORT = new Set([8, 9, 12, 10, 11]);
 export interface ModuleShape {
   /** Function imports in index order. */
   functionImports: { module: string; base: string }[];
-  /** Every global in index order (imports first); `type` is the value type byte, `name` from the name section. */
-  globals: { index: number; type: number; mutable: boolean; name?: string }[];
+  /** Every global in index order (imports first); `type` is the value type byte. */
+  globals: { index: number; type: number; mutable: boolean }[];
+  /** Tables, imported and defined. */
+  tableCount: number;
 }
 
-/** Imports and globals. The caller has had the engine validate the module. */
+/** Imports, globals and tables. The caller has had the engine validate the module. */
 export function readShape(wasm: Uint8Array): ModuleShape {
-  const shape: ModuleShape = { functionImports: [], globals: [] };
+  const shape: ModuleShape = { functionImports: [], globals: [], tableCount: 0 };
   try {
     for (const s of sectionBounds(wasm)) {
       const r = new Reader(wasm, s.payloadStart);
@@ -34,6 +36,7 @@ export function readShape(wasm: Uint8Array): ModuleShape {
             shape.functionImports.push({ module, base });
           } else if (kind === 1) {
             r.valtype(); limits(r);
+            shape.tableCount++;
           } else if (kind === 2) {
             limits(r);
           } else if (kind === 3) {
@@ -45,40 +48,21 @@ export function readShape(wasm: Uint8Array): ModuleShape {
             throw new ScanUnsupported(`import kind ${kind}`);
           }
         }
+      } else if (s.id === SEC_TABLE) {
+        shape.tableCount += r.u32();
       } else if (s.id === SEC_GLOBAL) {
         for (let n = r.u32(); n > 0; n--) {
           const type = globalType(r);
           constExpr(r, []);
           shape.globals.push({ index: shape.globals.length, ...type });
         }
-      } else if (s.id === SEC_CUSTOM && r.name() === 'name') {
-        for (const [index, name] of globalNames(r, s.end)) {
-          const g = shape.globals[index];
-          if (g) g.name = name;
-        }
       }
     }
   } catch (e) {
-    if (e instanceof ScanUnsupported) throw new TransformError('unsupported', `cannot read the module's imports and globals: ${e.message}`);
+    if (e instanceof ScanUnsupported) throw new TransformError('unsupported', `cannot read the module's imports, globals and tables: ${e.message}`);
     throw e;
   }
   return shape;
-}
-
-/** The name section's global names (subsection 7); as many as can be read, since engines ignore a malformed name section. */
-function globalNames(r: Reader, end: number): Map<number, string> {
-  const names = new Map<number, string>();
-  try {
-    while (r.pos < end) {
-      const id = r.byte();
-      const subEnd = r.u32() + r.pos;
-      if (id === 7) for (let n = r.u32(); n > 0; n--) names.set(r.u32(), r.name());
-      r.pos = subEnd;
-    }
-  } catch (e) {
-    if (!(e instanceof ScanUnsupported)) throw e;
-  }
-  return names;
 }
 
 function globalType(r: Reader): { type: number; mutable: boolean } {
@@ -87,11 +71,14 @@ function globalType(r: Reader): { type: number; mutable: boolean } {
   return { type, mutable: r.byte() === 1 };
 }
 
-/** Adds global exports (kind 3) to the export section, creating it if the module has none. */
-export function exportGlobals(wasm: Uint8Array, exports: { name: string; index: number }[]): Uint8Array {
+/** Export kinds addExports writes. */
+export const EXPORT_TABLE = 1, EXPORT_GLOBAL = 3;
+
+/** Adds exports to the export section, creating it if the module has none. */
+export function addExports(wasm: Uint8Array, exports: { name: string; kind: number; index: number }[]): Uint8Array {
   if (exports.length === 0) return wasm;
   const entries = new ByteWriter();
-  for (const e of exports) entries.name(e.name).byte(3).u32(e.index);
+  for (const e of exports) entries.name(e.name).byte(e.kind).u32(e.index);
   const out = new ByteWriter().bytes(wasm.subarray(0, 8));
   let written = false;
   for (const s of sectionBounds(wasm)) {

@@ -1,7 +1,7 @@
 // A region at the top of linear memory that the guest cannot see, for Asyncify's data while the
 // stack unwinds or rewinds. Without it the host must borrow guest memory, and to give it back
 // intact it must first save (or prove zero) all of it — about a MiB per unwind, which dominates
-// the cost of a setjmp. Here the memory simply has RESERVED_PAGES more pages than the guest
+// the cost of a longjmp. Here the memory simply has RESERVED_PAGES more pages than the guest
 // knows of: every memory.size becomes a call that subtracts them, and so does every memory.grow.
 // The region is always the top RESERVED_PAGES pages: growing appends pages above it, so it moves
 // up with the top, and the pages it leaves behind become the guest's new pages, which must read

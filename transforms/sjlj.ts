@@ -1,19 +1,26 @@
-// setjmp/longjmp on Asyncify. A program built with examples/include/setjmp.h calls these two
-// imports instead of compiler-lowered setjmp (clang's wasm lowering emits exception-handling
-// instructions Asyncify cannot transform). Both are unwind points: at setjmp the host unwinds
-// to record the stack and rewinds at once; at longjmp it unwinds, discards that stack and
-// rewinds into the one setjmp recorded. The transform only has to treat them as such.
+// setjmp/longjmp through LLVM's Emscripten setjmp lowering (examples/include/setjmp.h and
+// wmig-sjlj.c). Two kinds of import take part, and both may unwind:
+// - `env.invoke_<sig>(fnptr, args…)`: a call the lowering routes through the host, which calls
+//   table entry fnptr with args. A freeze below it unwinds through it (the host returns, the
+//   caller saves its frame), a rewind re-enters it, and a longjmp's unwind stops at it.
+// - `wmig.longjmp_unwind(env)`: longjmp's request to unwind up to the nearest invoke.
 
-const SETJMP_IMPORT = { module: 'wmig', base: 'setjmp' } as const;
-const LONGJMP_IMPORT = { module: 'wmig', base: 'longjmp' } as const;
+const INVOKE_MODULE = 'env';
+const INVOKE_PREFIX = 'invoke_';
 
-/** The two imports as `module.base`, the way instrument info lists freeze points. */
-export const SETJMP_NAME = `${SETJMP_IMPORT.module}.${SETJMP_IMPORT.base}`;
-export const LONGJMP_NAME = `${LONGJMP_IMPORT.module}.${LONGJMP_IMPORT.base}`;
+/** Export name the transform gives the table, which invokes call into. */
+export const INVOKE_TABLE_EXPORT = 'wmig.table';
 
-export function isJumpImport(qualifiedName: string): boolean {
-  return qualifiedName === SETJMP_NAME || qualifiedName === LONGJMP_NAME;
+/** `module.base` of longjmp's unwind request. */
+export const LONGJMP_UNWIND_NAME = 'wmig.longjmp_unwind';
+
+/** An import the lowering made for a call that may longjmp: the callee's table index comes first. */
+export function isInvokeImport(module: string, base: string): boolean {
+  return module === INVOKE_MODULE && base.startsWith(INVOKE_PREFIX) && base.length > INVOKE_PREFIX.length;
 }
 
-/** wasm-ld's name for the C shadow stack pointer; the host restores it at longjmp. */
-export const STACK_POINTER_NAME = '__stack_pointer';
+/** As isInvokeImport, for a `module.base` name. */
+export function isInvokeName(qualifiedName: string): boolean {
+  const dot = qualifiedName.indexOf('.');
+  return dot > 0 && isInvokeImport(qualifiedName.slice(0, dot), qualifiedName.slice(dot + 1));
+}

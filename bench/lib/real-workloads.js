@@ -103,8 +103,8 @@ const LUA_RECORDS = 20_000;
 const TEXT = corpus(3 << 20, 11);
 
 export const CASES = [
-  { name: 'bzip2', workload: 'bzip2 -c: 3 MiB of text, stdin → stdout', module: 'bzip2', args: ['-c'], stdin: TEXT, nodeWasi: true },
-  { name: 'minigzip', workload: 'minigzip: the same 3 MiB, stdin → stdout', module: 'minigzip', args: [], stdin: TEXT, nodeWasi: true },
+  { name: 'bzip2', workload: 'bzip2 -c: 3 MiB of text, stdin → stdout', module: 'bzip2', args: ['-c'], stdin: TEXT },
+  { name: 'minigzip', workload: 'minigzip: the same 3 MiB, stdin → stdout', module: 'minigzip', args: [], stdin: TEXT },
   {
     name: 'sqlite3',
     workload: `sqlite3 shell: ${SQLITE_ROWS / 1000}k rows from stdin into /data/test.db, 2 indexes, queries, integrity check`,
@@ -114,7 +114,6 @@ export const CASES = [
     files: {},
     // The shell looks for ~/.sqliterc and warns on stderr when there is no HOME.
     env: { HOME: '/data' },
-    nodeWasi: true,
   },
   {
     name: 'lua',
@@ -123,8 +122,6 @@ export const CASES = [
     args: ['/data/workload.lua', '/data/out.txt'],
     stdin: luaRecords(LUA_RECORDS),
     files: { 'workload.lua': fs.readFileSync(path.join(ROOT, 'test-real/fixtures/workload.lua')) },
-    // Imports wmig.setjmp/wmig.longjmp, which only wmig's host provides.
-    nodeWasi: false,
     native: { command: 'lua5.4', args: ['workload.lua', 'out.txt'] },
   },
   {
@@ -134,7 +131,6 @@ export const CASES = [
     args: ['-o', '/data/MANIFEST', '/data/tree'],
     stdin: Buffer.alloc(0),
     files: { 'tree/a.txt': corpus(8 << 20, 31), 'tree/b.bin': noise(8 << 20, 32), 'tree/sub/c.txt': corpus(8 << 20, 33) },
-    nodeWasi: true,
   },
   {
     name: 'yosys',
@@ -145,6 +141,5 @@ export const CASES = [
     stdin: Buffer.alloc(0),
     files: { 'design.v': fs.readFileSync(path.join(ROOT, 'test-real/fixtures/design.v')) },
     readOnly: { '/share': path.join(ROOT, 'real/build/yosys/share') },
-    nodeWasi: true,
   },
 ];

@@ -23,21 +23,27 @@ const PAGE_BYTES = 65536;
 
 /**
  * Where Asyncify keeps the frames while the stack unwinds or rewinds: a region of linear memory
- * at its top, used between `borrow` and `release`, while no guest code runs.
+ * at its top, used between `borrow` and `release`, while no guest code runs. A longjmp borrows
+ * and releases it once per throw, so the views over memory are kept until memory.grow replaces
+ * its buffer, instead of made per call.
  */
 export abstract class AsyncifyArea {
   protected readonly memory: WebAssembly.Memory;
   protected start = 0;
   /** End of what borrow() wrote; an unwind writes further, up to `current`. */
   protected touchedEnd = 0;
+  #bytes: Uint8Array;
+  #view: DataView;
 
   constructor(memory: WebAssembly.Memory) {
     this.memory = memory;
+    this.#bytes = new Uint8Array(memory.buffer);
+    this.#view = new DataView(memory.buffer);
   }
 
   /** Takes the area and writes Asyncify's header (and the frames to rewind); returns its pointer. */
   borrow(initialData?: Uint8Array): number {
-    const bytes = new Uint8Array(this.memory.buffer);
+    const bytes = this.bytes();
     const size = this.size(bytes.length);
     const dataLength = initialData?.length ?? 0;
     if (dataLength + HEADER_BYTES > size) {
@@ -48,35 +54,42 @@ export abstract class AsyncifyArea {
     const dataStart = this.start + HEADER_BYTES;
     if (initialData) bytes.set(initialData, dataStart);
     // A rewind reads frames backwards from `current`, so it starts at the end of the data.
-    const header = new DataView(this.memory.buffer, this.start, HEADER_BYTES);
-    header.setUint32(0, dataStart + dataLength, true);
-    header.setUint32(4, this.start + size, true);
+    this.#view.setUint32(this.start, dataStart + dataLength, true);
+    this.#view.setUint32(this.start + 4, this.start + size, true);
     this.touchedEnd = dataStart + dataLength;
     return this.start;
   }
 
   /** The frames Asyncify wrote while unwinding (a copy: the area is given back right after). */
   unwoundData(): Uint8Array {
-    const dataStart = this.start + HEADER_BYTES;
-    return new Uint8Array(this.memory.buffer, dataStart, this.current() - dataStart).slice();
+    return this.bytes().slice(this.start + HEADER_BYTES, this.current());
   }
 
   /** Gives the area back; guest code may run again after this. */
   release(): void {
     // An unwind wrote up to `current`; a rewind only read below what borrow() wrote.
-    const touched = new Uint8Array(this.memory.buffer).subarray(this.start, Math.max(this.touchedEnd, this.current()));
-    this.restore(touched);
+    this.restore(this.bytes(), this.start, Math.max(this.touchedEnd, this.current()));
   }
 
   /** Size of the area in a memory of `memoryBytes`. */
   protected abstract size(memoryBytes: number): number;
   /** Called before Asyncify may write the first `length` bytes of the area. */
   protected abstract prepare(bytes: Uint8Array, length: number): void;
-  /** Puts back what the guest had in the bytes Asyncify touched. */
-  protected abstract restore(touched: Uint8Array): void;
+  /** Puts back what the guest had in bytes [start, end) that Asyncify touched. */
+  protected abstract restore(bytes: Uint8Array, start: number, end: number): void;
+
+  /** All of memory; a new view only after memory.grow detached the old buffer. */
+  private bytes(): Uint8Array {
+    if (this.#bytes.buffer !== this.memory.buffer) {
+      this.#bytes = new Uint8Array(this.memory.buffer);
+      this.#view = new DataView(this.memory.buffer);
+    }
+    return this.#bytes;
+  }
 
   private current(): number {
-    return new DataView(this.memory.buffer, this.start, 4).getUint32(0, true);
+    this.bytes();
+    return this.#view.getUint32(this.start, true);
   }
 }
 
@@ -99,8 +112,8 @@ export class ReservedArea extends AsyncifyArea {
 
   protected prepare(): void {}
 
-  protected restore(touched: Uint8Array): void {
-    touched.fill(0);
+  protected restore(bytes: Uint8Array, start: number, end: number): void {
+    bytes.fill(0, start, end);
   }
 }
 
@@ -130,9 +143,9 @@ export class BorrowedArea extends AsyncifyArea {
     this.#save.set(saved);
   }
 
-  protected restore(touched: Uint8Array): void {
-    if (this.#wasZero) touched.fill(0);
-    else touched.set(this.#save!.subarray(0, touched.length));
+  protected restore(bytes: Uint8Array, start: number, end: number): void {
+    if (this.#wasZero) bytes.fill(0, start, end);
+    else bytes.set(this.#save!.subarray(0, end - start), start);
   }
 }
 

@@ -1,11 +1,10 @@
-import { INITIAL_FUEL, LONGJMP_NAME, PREEMPT_IMPORT, SETJMP_NAME, type InstrumentInfo } from '../../transforms/index.js';
+import { INITIAL_FUEL, isInvokeImport, LONGJMP_UNWIND_NAME, PREEMPT_IMPORT, type InstrumentInfo } from '../../transforms/index.js';
 import { WmigError } from '../errors.js';
-import type { GlobalValue, JumpTarget, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
+import type { GlobalValue, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
 import { WASM_PAGE_SIZE } from '../snapshot/types.js';
 import { ProcExit, type WasiHost } from '../wasi/host.js';
 import { AsyncifyState, BorrowedArea, ReservedArea, type AsyncifyArea, type AsyncifyExports } from './asyncify.js';
 import { FreezeInterrupt } from './interrupt.js';
-import { checkJmpBuf, JumpError, JumpTable } from './jumps.js';
 
 export type GuestOutcome =
   | { kind: 'exited'; code: number }
@@ -35,10 +34,8 @@ type Wrapped = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown,
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
 
-/** Why the guest is unwinding: a freeze (the default), or a setjmp/longjmp the guest loop completes. */
-type PendingJump =
-  | { kind: 'setjmp'; env: number; stackPointer: number | null }
-  | { kind: 'longjmp'; target: JumpTarget; value: number };
+/** Imports of the setjmp scheme wmig had before snapshot format v3 (examples/include/setjmp.h then). */
+const OLD_SJLJ_IMPORTS = new Set(['wmig.setjmp', 'wmig.longjmp']);
 
 /** $WMIG_PREEMPT_FUEL fixes the loop iterations between two preemption calls (benchmarks). */
 const FIXED_PREEMPT_FUEL = Number(process.env.WMIG_PREEMPT_FUEL) || 0;
@@ -80,13 +77,10 @@ export class Guest {
   #stack: StackState | null = null;
   /** Set while rewinding: the import the guest must re-enter. */
   #rewindingTo: string | null = null;
-  /** Set between a setjmp/longjmp call and the end of the unwind it started. */
-  #pendingJump: PendingJump | null = null;
   /** Between asyncify_start_unwind and asyncify_stop_unwind. */
   #unwinding = false;
-  /** What setjmp returns when a rewind re-enters it: 0 after setjmp, longjmp's value after longjmp. */
-  #setjmpResult = 0;
-  readonly #jumps = new JumpTable();
+  /** The jmp_buf of a longjmp whose unwind is under way (it stops at the nearest invoke), or null. */
+  #longjmpEnv: number | null = null;
 
   private constructor(instance: WebAssembly.Instance, info: InstrumentInfo, freezeCheck: FreezeCheck) {
     this.#exports = instance.exports as GuestExports;
@@ -101,6 +95,7 @@ export class Guest {
 
   static instantiate(module: WebAssembly.Module, info: InstrumentInfo, host: WasiHost, freezeCheck: FreezeCheck): Guest {
     let guest: Guest | undefined;
+    let table: WebAssembly.Table | undefined;
     const imports: Record<string, Record<string, unknown>> = { [WASI_MODULE]: {}, [PREEMPT_IMPORT.module]: {} };
     const freezePoints = new Set(info.freezePoints);
     for (const imp of WebAssembly.Module.imports(module)) {
@@ -111,18 +106,19 @@ export class Guest {
         imports[PREEMPT_IMPORT.module]![PREEMPT_IMPORT.base] = () => (guest!.beforePreempt() ? 0 : nextFuel());
         continue;
       }
-      if (qualified === SETJMP_NAME || qualified === LONGJMP_NAME) {
-        if (!freezePoints.has(qualified)) {
+      if (qualified === LONGJMP_UNWIND_NAME || isInvokeImport(imp.module, imp.name)) {
+        if (!freezePoints.has(qualified) || (qualified !== LONGJMP_UNWIND_NAME && info.table === undefined)) {
           throw new WmigError('BAD_MODULE', `module imports ${qualified} but was not instrumented for it (transform version ${info.transformVersion}); instrument the original module again`);
         }
-        imports[imp.module]![imp.name] = qualified === SETJMP_NAME
-          ? (env: number) => guest!.setjmp(env)
-          : (env: number, value: number) => guest!.longjmp(env, value);
+        (imports[imp.module] ??= {})[imp.name] = qualified === LONGJMP_UNWIND_NAME
+          ? (env: number) => guest!.longjmpUnwind(env)
+          : invoke(() => guest!, () => table!, imp.name);
         continue;
       }
       const impl = imp.module === WASI_MODULE ? host.imports[imp.name] : undefined;
       if (!impl) {
-        throw new WmigError('BAD_MODULE', `module imports ${imp.module}.${imp.name}, which wmig does not provide`);
+        const hint = OLD_SJLJ_IMPORTS.has(qualified) ? ' (it was built with the setjmp.h of an earlier wmig: rebuild it with the current examples/include/setjmp.h)' : '';
+        throw new WmigError('BAD_MODULE', `module imports ${imp.module}.${imp.name}, which wmig does not provide${hint}`);
       }
       imports[WASI_MODULE]![imp.name] = freezePoints.has(qualified)
         ? guestFreezePoint(() => guest!, qualified, impl as unknown as Wrapped)
@@ -135,6 +131,7 @@ export class Guest {
       throw new WmigError('BAD_MODULE', `cannot instantiate module: ${(error as Error).message}`, { cause: error });
     }
     guest = new Guest(instance, info, freezeCheck);
+    if (info.table !== undefined) table = guest.#exports[info.table] as WebAssembly.Table;
     host.setMemory(guest.memory);
     return guest;
   }
@@ -175,11 +172,10 @@ export class Guest {
       type: g.type,
       value: (this.#exports[g.export] as WebAssembly.Global).value as number | bigint,
     }));
-    const jumps = this.#jumps.toState();
     return {
       memory: { bytes: new Uint8Array(this.memory.buffer) },
       globals,
-      stack: jumps ? { ...this.#stack, jumps } : this.#stack,
+      stack: this.#stack,
       callCount: this.#callCount,
     };
   }
@@ -218,7 +214,6 @@ export class Guest {
       (this.#exports[g.name] as WebAssembly.Global).value = g.value;
     }
     this.#stack = { data: snapshot.stack.data, pendingImport: snapshot.stack.pendingImport };
-    this.#jumps.load(snapshot.stack.jumps);
     this.#callCount = callCount;
   }
 
@@ -267,64 +262,23 @@ export class Guest {
   }
 
   /**
-   * The `wmig.setjmp` import. Called normally, it unwinds the whole stack so that #enter can
-   * record it, then rewinds straight back into this call; re-entered by that rewind (or by one a
-   * longjmp started), it returns 0 or longjmp's value. Not a WASI call: it does not count.
+   * The `wmig.longjmp_unwind` import (wmig-sjlj.c's longjmp, which has recorded its jmp_buf and
+   * value in linear memory): unwinds the stack up to the nearest invoke, which lands it.
    */
-  setjmp(env: number): number {
-    if (this.#rewindingTo !== null) {
-      this.#finishRewind(SETJMP_NAME);
-      return this.#setjmpResult;
-    }
-    this.#assertNotUnwinding(SETJMP_NAME);
-    trapOnJumpError(() => checkJmpBuf(this.memory, env));
-    this.#pendingJump = { kind: 'setjmp', env, stackPointer: this.#stackPointer() };
-    this.#beginUnwind();
-    return 0;
-  }
-
-  /** The `wmig.longjmp` import: unwinds (discarding the stack); #enter then rewinds into setjmp's. */
-  longjmp(env: number, value: number): void {
-    if (this.#rewindingTo !== null) this.#finishRewind(LONGJMP_NAME); // a rewind never targets longjmp: throws
-    this.#assertNotUnwinding(LONGJMP_NAME);
-    const target = trapOnJumpError(() => this.#jumps.target(this.memory, env));
-    // C: longjmp(env, 0) makes setjmp return 1.
-    this.#pendingJump = { kind: 'longjmp', target, value: value === 0 ? 1 : value };
+  longjmpUnwind(env: number): void {
+    if (this.#rewindingTo !== null) this.#finishRewind(LONGJMP_UNWIND_NAME); // a rewind never targets it: throws
+    this.#assertNotUnwinding(LONGJMP_UNWIND_NAME);
+    this.#longjmpEnv = env;
     this.#beginUnwind();
   }
 
-  /** Completes a setjmp or longjmp once its unwind reached the top: records, then rewinds. */
-  #jump(jump: PendingJump): void {
-    if (jump.kind === 'setjmp') {
-      const unwound = this.#buffer.unwoundData();
-      this.#buffer.release();
-      // After release: the jmp_buf may lie in the borrowed area, whose bytes release restored.
-      this.#jumps.record(this.memory, jump.env, jump.stackPointer, unwound);
-      this.#rewindInto(unwound, 0);
-    } else {
-      this.#buffer.release();
-      // Frames between setjmp's caller and longjmp are gone: give their shadow stack back.
-      const { stack, stackPointer } = jump.target;
-      if (stackPointer !== null) this.#stackPointerGlobal()!.value = stackPointer;
-      this.#rewindInto(stack, jump.value);
-    }
-  }
-
-  #rewindInto(stack: Uint8Array, setjmpResult: number): void {
-    const ptr = this.#buffer.borrow(stack);
-    this.#rewindingTo = SETJMP_NAME;
-    this.#setjmpResult = setjmpResult;
-    this.#exports.asyncify_start_rewind(ptr);
-  }
-
-  #stackPointerGlobal(): WebAssembly.Global | null {
-    const name = this.#info.stackPointer;
-    return name === undefined ? null : (this.#exports[name] as WebAssembly.Global);
-  }
-
-  #stackPointer(): number | null {
-    const global = this.#stackPointerGlobal();
-    return global === null ? null : (global.value as number) >>> 0;
+  /** Called by an invoke when its callee has returned: if that was a longjmp's unwind, it stops here. */
+  afterInvoke(): void {
+    if (this.#longjmpEnv === null) return;
+    this.#exports.asyncify_stop_unwind();
+    this.#unwinding = false;
+    this.#longjmpEnv = null;
+    this.#buffer.release();
   }
 
   #beginUnwind(): void {
@@ -352,24 +306,25 @@ export class Guest {
   }
 
   #enter(): GuestOutcome {
-    for (;;) {
-      try {
-        this.#exports._start();
-      } catch (error) {
-        if (error instanceof ProcExit) return { kind: 'exited', code: error.code };
-        if (error instanceof WmigError) throw error;
-        if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
-          return { kind: 'trapped', message: error.message };
-        }
-        throw error;
+    try {
+      this.#exports._start();
+    } catch (error) {
+      if (error instanceof ProcExit) return { kind: 'exited', code: error.code };
+      if (error instanceof WmigError) throw error;
+      if (error instanceof WebAssembly.RuntimeError || error instanceof RangeError) {
+        return { kind: 'trapped', message: error.message };
       }
-      if (this.#exports.asyncify_get_state() !== AsyncifyState.Unwinding) return { kind: 'exited', code: 0 };
-      this.#exports.asyncify_stop_unwind();
-      this.#unwinding = false;
-      const jump = this.#pendingJump;
-      if (jump === null) break;
-      this.#pendingJump = null;
-      this.#jump(jump);
+      throw error;
+    }
+    if (this.#exports.asyncify_get_state() !== AsyncifyState.Unwinding) return { kind: 'exited', code: 0 };
+    this.#exports.asyncify_stop_unwind();
+    this.#unwinding = false;
+    if (this.#longjmpEnv !== null) {
+      // No invoke on the way: no function on the stack called setjmp with this jmp_buf.
+      const env = this.#longjmpEnv;
+      this.#longjmpEnv = null;
+      this.#buffer.release();
+      return { kind: 'trapped', message: `longjmp to the jmp_buf at 0x${env.toString(16)}, which no active setjmp filled (never set, or its function has returned)` };
     }
     this.#stack = { data: this.#buffer.unwoundData(), pendingImport: this.#stack!.pendingImport };
     this.#buffer.release();
@@ -377,14 +332,27 @@ export class Guest {
   }
 }
 
-/** A bad jmp_buf is the guest's fault: a trap, as a wild memory access would be. */
-function trapOnJumpError<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (error instanceof JumpError) throw new WebAssembly.RuntimeError(error.message);
-    throw error;
+/**
+ * An `env.invoke_*` import: calls table entry `fn` with the arguments. A freeze's unwind passes
+ * through it and a rewind re-enters it like any call; a longjmp's unwind stops at it. The name
+ * spells the callee's signature, one letter for the result and one per parameter (`invoke_vii`:
+ * two), so up to 8 parameters take a fixed-arity path (no rest-args array per call; the callee
+ * ignores the extra undefineds).
+ */
+function invoke(guest: () => Guest, table: () => WebAssembly.Table, name: string): Wrapped {
+  const params = name.length - 'invoke_'.length - 1;
+  if (params > 8) {
+    return ((fn: number, ...args: unknown[]) => {
+      const result = (table().get(fn) as (...a: unknown[]) => unknown)(...args);
+      guest().afterInvoke();
+      return result;
+    }) as Wrapped;
   }
+  return (fn, a, b, c, d, e, f, g, h) => {
+    const result = (table().get(fn as number) as Wrapped)(a, b, c, d, e, f, g, h);
+    guest().afterInvoke();
+    return result;
+  };
 }
 
 /** Wraps a WASI import so that it can freeze instead of running (fixed arity: no rest-args cost). */

@@ -1,5 +1,5 @@
 /**
- * Snapshot format decoder (v1 and v2) with full validation, no I/O. Decoded snapshots alias the bytes
+ * Snapshot format decoder (v1, v2 and v3) with full validation, no I/O. Decoded snapshots alias the bytes
  * they were decoded from (pages, stack data, file blobs, module bytes are views, not copies).
  */
 import { hash64 } from './hash.js';
@@ -7,8 +7,7 @@ import { readHeader } from './header.js';
 import {
   GLOBAL_TYPE_BY_CODE,
   HEADER_BYTES,
-  JUMP_HAS_STACK_POINTER,
-  JUMP_SECTION_SINCE,
+  JUMP_SECTION_VERSION,
   MAX_PAGES,
   OPTIONAL_SECTIONS,
   SECTION_HEADER_BYTES,
@@ -16,8 +15,9 @@ import {
   type MetaSection,
   type SectionTag,
 } from './layout.js';
+import { WmigError } from '../errors.js';
 import { Reader, corrupt, utf8Decoder } from './reader.js';
-import { WASM_PAGE_SIZE, type GlobalValue, type JumpTable, type JumpTarget, type MemoryPage, type Snapshot } from './types.js';
+import { WASM_PAGE_SIZE, type GlobalValue, type MemoryPage, type Snapshot } from './types.js';
 
 function tagAt(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
@@ -114,8 +114,8 @@ export function decodeInternal(input: Uint8Array, options: DecodeOptions = {}): 
     }
   }
 
-  if ((version >= JUMP_SECTION_SINCE) !== payloads.has('JUMP')) {
-    throw corrupt(version >= JUMP_SECTION_SINCE ? 'section JUMP is missing' : 'section JUMP in a format v1 file');
+  if ((version === JUMP_SECTION_VERSION) !== payloads.has('JUMP')) {
+    throw corrupt(version === JUMP_SECTION_VERSION ? 'section JUMP is missing' : `section JUMP in a format v${version} file`);
   }
 
   const reader = (tag: SectionTag): Reader => {
@@ -182,10 +182,7 @@ export function decodeInternal(input: Uint8Array, options: DecodeOptions = {}): 
     r.expectEnd();
     if (n !== meta.stackBytes) throw corrupt(`STAK holds ${n} stack bytes, META says ${meta.stackBytes}`);
     stack = { data, pendingImport };
-    if (payloads.has('JUMP')) {
-      const jumps = decodeJumps(reader('JUMP'));
-      if (jumps.targets.length > 0) stack.jumps = jumps;
-    }
+    if (payloads.has('JUMP')) checkNoJumps(reader('JUMP'));
   }
 
   // HOST
@@ -264,26 +261,18 @@ export function decodeInternal(input: Uint8Array, options: DecodeOptions = {}): 
   };
 }
 
-function decodeJumps(r: Reader): JumpTable {
-  const nextToken = r.u32('next jump token');
+/**
+ * v2's JUMP: stacks recorded by the setjmp of the wmig that wrote v2, which unwound the whole
+ * stack at each setjmp. Their modules import wmig.setjmp, which this wmig does not provide, so
+ * only a snapshot without any can be resumed.
+ */
+function checkNoJumps(r: Reader): void {
+  r.u32('next jump token');
   const count = r.u32('jump target count');
-  const targets: JumpTarget[] = [];
-  const tokens = new Set<number>();
-  for (let i = 0; i < count; i++) {
-    const token = r.u32(`jump ${i} token`);
-    const env = r.u32(`jump ${i} jmp_buf address`);
-    const flags = r.u32(`jump ${i} flags`);
-    const sp = r.u32(`jump ${i} stack pointer`);
-    if ((flags & ~JUMP_HAS_STACK_POINTER) !== 0) throw corrupt(`section JUMP: jump ${i} has unknown flags 0x${flags.toString(16)}`);
-    if (token === 0 || token >= nextToken || tokens.has(token)) {
-      throw corrupt(`section JUMP: jump ${i} has token ${token}, not a distinct one below the next token ${nextToken}`);
-    }
-    tokens.add(token);
-    const stack = r.bytesView(r.u64(`jump ${i} stack length`), `jump ${i} stack`);
-    targets.push({ token, env, stackPointer: flags & JUMP_HAS_STACK_POINTER ? sp : null, stack });
+  if (count > 0) {
+    throw new WmigError('UNSUPPORTED_VERSION', `snapshot holds ${count} setjmp stack(s) of format v2's setjmp/longjmp, which this wmig cannot resume (rebuild the program with the current examples/include/setjmp.h and run it again)`);
   }
   r.expectEnd();
-  return { nextToken, targets };
 }
 
 function checkMeta(j: unknown): MetaSection {

@@ -10,8 +10,6 @@ export interface SnapshotDescription {
   memoryBytes: number;
   stackBytes: number;
   pendingImport: string;
-  /** Stacks recorded by setjmp that a longjmp may return to. */
-  jumps: { token: number; env: number; stackBytes: number }[];
   globals: { name: string; type: GlobalType; value: string }[];
   host: unknown;
   files: { index: number; bytes: number }[];
@@ -64,7 +62,6 @@ export function describeSnapshot(bytes: Uint8Array): SnapshotDescription {
     memoryBytes: s.memory.pageCount * WASM_PAGE_SIZE,
     stackBytes: s.stack.data.byteLength,
     pendingImport: s.stack.pendingImport,
-    jumps: (s.stack.jumps?.targets ?? []).map((t) => ({ token: t.token, env: t.env, stackBytes: t.stack.byteLength })),
     globals: s.globals.map((g) => ({ name: g.name, type: g.type, value: formatGlobalValue(g.type, g.value) })),
     host: s.host,
     files: s.files.map((f, index) => ({ index, bytes: f.byteLength })),

@@ -6,14 +6,13 @@ import {
   FORMAT_VERSION,
   GLOBAL_TYPE_CODE,
   HEADER_BYTES,
-  JUMP_HAS_STACK_POINTER,
   MAX_PAGES,
   MEMT_ENTRY_BYTES,
   SECTION_HEADER_BYTES,
   type MetaSection,
   type SectionTag,
 } from './layout.js';
-import { WASM_PAGE_SIZE, type GlobalValue, type JumpTable, type SnapshotInput } from './types.js';
+import { WASM_PAGE_SIZE, type GlobalValue, type SnapshotInput } from './types.js';
 import { Writer } from './writer.js';
 
 const utf8Encoder = new TextEncoder();
@@ -42,12 +41,6 @@ function checkInput(input: SnapshotInput): void {
   }
   if (!(input.stack?.data instanceof Uint8Array) || typeof input.stack.pendingImport !== 'string') {
     throw internal('stack.data must be a Uint8Array and stack.pendingImport a string');
-  }
-  for (const t of input.stack.jumps?.targets ?? []) {
-    const u32s = [t.token, t.env, t.stackPointer ?? 0];
-    if (!u32s.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff) || !(t.stack instanceof Uint8Array)) {
-      throw internal(`jump target ${String(t.token)}: token, env and stackPointer must be u32 and stack a Uint8Array`);
-    }
   }
   for (const [i, f] of input.files.entries()) {
     if (!(f instanceof Uint8Array)) throw internal(`files[${i}] is not a Uint8Array`);
@@ -97,25 +90,6 @@ function encodeGlobals(globals: readonly GlobalValue[]): Uint8Array {
   return w.finish();
 }
 
-/** JUMP: the stacks setjmp recorded; the stacks themselves are views, not copies. */
-function encodeJumps(jumps: JumpTable | undefined): Uint8Array[] {
-  const targets = jumps?.targets ?? [];
-  const head = new Writer();
-  head.u32(jumps?.nextToken ?? 1);
-  head.u32(targets.length);
-  const parts = [head.finish()];
-  for (const t of targets) {
-    const w = new Writer();
-    w.u32(t.token);
-    w.u32(t.env);
-    w.u32(t.stackPointer === null ? 0 : JUMP_HAS_STACK_POINTER);
-    w.u32(t.stackPointer ?? 0);
-    w.u64(t.stack.byteLength);
-    parts.push(w.finish(), t.stack);
-  }
-  return parts;
-}
-
 /**
  * Encode a snapshot as an ordered list of chunks whose concatenation is the file. Memory pages,
  * the embedded module, stack data and file blobs are subarray views of the input (no copy): do
@@ -162,8 +136,6 @@ export function encodeSnapshot(input: SnapshotInput): Uint8Array[] {
     w.u64(input.stack.data.byteLength);
     sections.push({ tag: 'STAK', parts: [w.finish(), input.stack.data] });
   }
-
-  sections.push({ tag: 'JUMP', parts: encodeJumps(input.stack.jumps) });
 
   {
     let json: string | undefined;

@@ -48,26 +48,6 @@ export interface StackState {
   data: Uint8Array;
   /** `module.name` of the import whose call was interrupted, e.g. "wasi_snapshot_preview1.fd_write". */
   pendingImport: string;
-  /** Stacks recorded by setjmp that a longjmp may still return to; absent means none. */
-  jumps?: JumpTable;
-}
-
-/** The stack as it was when setjmp filled a jmp_buf: where longjmp goes back to. */
-export interface JumpTarget {
-  /** Identifies the jmp_buf's contents: the host writes it into the buffer at setjmp. */
-  token: number;
-  /** Guest address of the jmp_buf setjmp filled. */
-  env: number;
-  /** The shadow stack pointer at setjmp, restored by longjmp; null if the module has none. */
-  stackPointer: number | null;
-  /** Asyncify data of the stack unwound at setjmp. */
-  stack: Uint8Array;
-}
-
-export interface JumpTable {
-  /** The token the next setjmp will use (tokens are never reused within a process). */
-  nextToken: number;
-  targets: JumpTarget[];
 }
 
 /** Everything needed to resume a process. `host` is the WASI host's JSON state; `files` its blobs. */

@@ -10,9 +10,6 @@ function summary(d: Description): string {
     row('module', `${d.module.name} sha256:${d.module.digest} (${d.module.embedded ? `embedded, ${d.module.bytes} bytes` : 'not embedded'})`),
     row('memory', `${d.pages.total} pages (${kib(d.memoryBytes)}): ${d.pages.present} present, ${d.pages.elided} all-zero elided`),
     row('stack', `${d.stackBytes} bytes unwound, resumes in ${d.pendingImport}`),
-    ...(d.jumps.length > 0
-      ? [row('jumps', `${d.jumps.length} setjmp stacks (${d.jumps.reduce((n, j) => n + j.stackBytes, 0)} bytes) a longjmp may return to`)]
-      : []),
     row('globals', d.globals.map((g) => `${g.name}=${g.value}`).join(' ')),
   ];
   for (const [key, value] of Object.entries(d.meta)) lines.push(row(key, String(value)));
