@@ -1,9 +1,10 @@
 /* setjmp/longjmp across frames, the way C programs do error handling (Lua, libpng, parsers):
  * a stack of handlers, errors thrown from deep recursion, nested handlers that rethrow to the
  * outer one, a jmp_buf saved and restored with memcpy, longjmp(env, 0), volatile locals that
- * must keep their last value, and thousands of throws out of deep frames (the shadow stack must
- * be given back at each longjmp, or the 1 MiB stack overflows). WASI calls (stderr writes) happen
- * inside protected calls, so a freeze can land there and the longjmp runs after the thaw.
+ * must keep their last value, a dozen setjmps live in one call, and thousands of throws out of
+ * deep frames (the shadow stack must be given back at each longjmp, or the 1 MiB stack
+ * overflows). WASI calls (stderr writes) happen inside protected calls, so a freeze can land
+ * there and the longjmp runs after the thaw.
  * `sjlj bad-longjmp` longjmps to a jmp_buf setjmp never filled. */
 #include <setjmp.h>
 #include <stdio.h>
@@ -81,6 +82,28 @@ static int saved_copy(void) {
   return code;
 }
 
+/* Twelve setjmps in one call of a function, each later one jumping back to the one six before it
+ * from a callee: the function's table of setjmps outgrows its first rows while all stay live. */
+static _Noreturn void jump_to(jmp_buf *env, int value) {
+  longjmp(*env, value);
+}
+
+static int setjmp_table(void) {
+  jmp_buf bufs[12];
+  volatile int sum = 0;
+  volatile int i;
+  for (i = 0; i < 12; i++) {
+    int value = setjmp(bufs[i]);
+    if (value != 0) {
+      sum += value;
+      continue;
+    }
+    if (i >= 6) jump_to(&bufs[i - 6], 100 + i);
+  }
+  printf("table: sum %d\n", sum);
+  return sum;
+}
+
 /* Thousands of throws out of deep frames: without the stack pointer restored this overflows. */
 static long many_throws(int count) {
   struct handler h;
@@ -109,6 +132,7 @@ int main(int argc, char **argv) {
     total += r;
   }
   total += saved_copy();
+  total += setjmp_table();
   total += many_throws(3000);
   printf("total %ld\n", total);
   return 0;
