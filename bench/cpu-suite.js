@@ -74,14 +74,6 @@ const cpuMs = () => {
 };
 /** The code section's size: what instrumentation actually changes. */
 const codeSize = (wasm) => readSections(wasm).find((s) => s.id === 10)?.payload.length ?? 0;
-  while (p < wasm.length) {
-    const id = wasm[p++];
-    const size = u32();
-    if (id === 10) return size;
-    p += size;
-  }
-  return 0;
-};
 
 function runOnce(program, variant) {
   const wasi = new WASI({ version: 'preview1', args: [program.name, ...program.args], env: {}, preopens: program.preopens ?? {}, returnOnExit: true, stdout: DEVNULL, stderr: DEVNULL });
