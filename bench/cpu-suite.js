@@ -5,24 +5,24 @@
  *
  * Programs: examples/cpu/*.c (nbody, fannkuch, hash, interp, spin) and, when scripts/build-real-programs.sh
  * has built them, Lua 5.4 (real/build/lua.wasm) running examples/cpu/bench.lua and the SQLite shell
- * (real/build/sqlite3.wasm) running SQLITE_QUERIES on an in-memory database. Variants, all run in this process
+ * (real/build/sqlite3.wasm) running SQLITE_QUERIES on an in-memory database. Variants, all run in one process
  * under node:wasi so only the module differs:
  *   plain     the clang output
  *   asyncify  binaryen Asyncify with its own scope analysis (every indirect call may unwind), output as is
  *   compact   our call-graph scope (transforms/code-scan.ts): only functions that can reach a WASI call
  *   precise   compact + fast bodies without rewind guards (transforms/fast-path.ts): wmig's default
  *   preempt   precise + fuel checks at loop headers calling wmig.preempt (import provided here, never freezes)
- * Reported: run time (CPU time of instantiate + _start, median of ROUNDS, variants interleaved) as a
- * ratio to plain, module size ratio, instrumentation wall time; then freeze latency with preemption on
- * a busy loop (spin under wmig's run(), FREEZES freezes with leaveRunning: request → stack unwound).
+ * Reported: run time (CPU time of instantiate + _start, median of ROUNDS, variants interleaved, code
+ * optimized up front: bench/lib/cpu-measure.js, once with V8's defaults and once with its fallback to the
+ * mid-tier register allocator for huge functions turned off) as a ratio to plain, compile time, module
+ * size ratio, instrumentation wall time; then freeze latency with preemption on a busy loop (spin under
+ * wmig's run(), FREEZES freezes with leaveRunning: request → stack unwound).
  * --write regenerates bench/README-cpu.md.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WASI } from 'node:wasi';
-import { DEVNULL, ROOT, CACHE_DIR, QUIET_STDIO } from './lib/env.js';
-import { fullGc } from './lib/gc.js';
-import { sjljImports } from './lib/sjlj-shim.js';
+import { ROOT, CACHE_DIR, QUIET_STDIO, TMP } from './lib/env.js';
 import { instrumentedFunctionCount } from './cpu-suite-count.js';
 import { median, percentile, ms, table } from './lib/stats.js';
 
@@ -68,38 +68,30 @@ const VARIANTS = [
   { key: 'preempt', options: { scope: 'precise', preempt: true } },
 ];
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 /** The code section's size: what instrumentation actually changes. */
 const codeSize = (wasm) => readSections(wasm).find((s) => s.id === 10)?.payload.length ?? 0;
 
-function runOnce(program, variant) {
-  const wasi = new WASI({ version: 'preview1', args: [program.name, ...program.args], env: {}, preopens: program.preopens ?? {}, returnOnExit: true, stdout: DEVNULL, stderr: DEVNULL });
-  const sjlj = sjljImports(variant.module);
-  const wmig = { ...sjlj.imports.wmig, preempt: () => (variant.preemptCalls++, INITIAL_FUEL) };
-  const imports = { ...wasi.getImportObject(), env: sjlj.imports.env, wmig };
-  variant.preemptCalls = 0;
-  // A clean heap per sample; it also finalizes the last run's node:wasi WASI object here, not inside
-  // the next run, where Node 20 intermittently crashes (nodejs/node#52402; seen here as a segfault).
-  fullGc();
-  const c0 = cpuMs();
-  const instance = new WebAssembly.Instance(variant.module, imports);
-  sjlj.bind(instance);
-  const code = wasi.start(instance);
-  const t = cpuMs() - c0;
-  if (code !== 0) throw new Error(`${program.name} (${variant.key}) exited ${code}`);
-  // Mean time between two preemption calls: the part of the freeze latency the checks bound.
-  if (variant.preemptCalls > 0) variant.interval = t / variant.preemptCalls;
-  return t;
-}
+/**
+ * V8 configurations the timings run under. V8 compiles a function it finds huge with its mid-tier
+ * register allocator (cheaper to run, worse code); instrumentation makes big functions bigger
+ * (SQLite's sqlite3VdbeExec, 49 KB of code plain), so some that were not huge become so.
+ */
+const CONFIGS = [
+  { key: 'default', flags: [] },
+  { key: 'fullRegalloc', flags: ['--no-turbo-use-mid-tier-regalloc-for-huge-functions'] },
+];
+/** Optimized code only, compiled up front (see bench/lib/cpu-measure.js). */
+const MEASURE_FLAGS = ['--no-warnings', '--no-liftoff', '--no-wasm-dynamic-tiering', '--no-wasm-lazy-compilation'];
 
 function geomean(xs) {
   return Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
 }
 
+const keys = VARIANTS.map((v) => v.key);
 const results = [];
+const moduleDir = path.join(TMP, 'cpu');
+fs.mkdirSync(moduleDir);
+const manifest = { rounds: ROUNDS, fuel: INITIAL_FUEL, programs: [] };
 for (const program of PROGRAMS) {
   const file = program.file ?? path.join(ROOT, 'examples/build/cpu', `${program.name}.wasm`);
   const wasm = fs.readFileSync(file);
@@ -113,32 +105,39 @@ for (const program of PROGRAMS) {
     const out = await asyncify(wasm, '0'.repeat(64), v.options);
     variants.push({ key: v.key, wasm: out.wasm, instrumentMs: performance.now() - t0, functions: instrumentedFunctionCount(out.wasm), stats: out.stats });
   }
-  for (const v of variants) {
-    v.module = new WebAssembly.Module(v.wasm);
-    v.samples = [];
-    runOnce(program, v); // warm-up (also checks it runs)
-  }
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = variants.map((_, i) => variants[(i + round) % variants.length]);
-    for (const v of order) v.samples.push(runOnce(program, v));
-  }
-  const plain = median(variants[0].samples);
   const row = { name: program.name, file: program.file, plainCode: codeSize(wasm), definedFunctions: variants[1].stats.definedFunctions, variants: {} };
   for (const v of variants) {
     row.variants[v.key] = {
-      ms: median(v.samples),
-      ratio: median(v.samples) / plain,
       size: v.wasm.length,
-      sizeRatio: v.wasm.length / wasm.length,
       codeRatio: codeSize(v.wasm) / codeSize(wasm),
       instrumentMs: v.instrumentMs,
       functions: v.functions,
-      intervalMs: v.interval ?? null,
     };
+    v.file = path.join(moduleDir, `${program.name}.${v.key}.wasm`);
+    fs.writeFileSync(v.file, v.wasm);
   }
   row.compactIdentical = Buffer.compare(Buffer.from(variants[1].wasm), Buffer.from(variants[2].wasm)) === 0;
   results.push(row);
-  log(`${program.name}: ${variants.map((v) => `${v.key} ${ms(row.variants[v.key].ms, 0)} ms (${row.variants[v.key].ratio.toFixed(3)}×)`).join(', ')}`);
+  manifest.programs.push({ name: program.name, args: program.args, preopens: program.preopens, variants: variants.map((v) => ({ key: v.key, file: v.file })) });
+  log(`${program.name}: instrumented`);
+}
+const manifestFile = path.join(moduleDir, 'manifest.json');
+fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+
+for (const config of CONFIGS) {
+  log(`timing, V8 ${config.key}…`);
+  const child = spawnSync(process.execPath, [...MEASURE_FLAGS, ...config.flags, path.join(ROOT, 'bench/lib/cpu-measure.js'), manifestFile], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+  if (child.status !== 0) throw new Error(`bench/lib/cpu-measure.js (${config.key}) failed: status ${child.status ?? child.signal}`);
+  const measured = JSON.parse(child.stdout.toString()).programs;
+  for (const row of results) {
+    const m = measured[row.name];
+    const plain = median(m.plain.samples);
+    for (const key of Object.keys(row.variants)) {
+      const t = median(m[key].samples);
+      row.variants[key][config.key] = { ms: t, ratio: t / plain, compileMs: m[key].compileMs, intervalMs: m[key].preemptCalls > 0 ? t / m[key].preemptCalls : null };
+    }
+    log(`  ${row.name}: ${keys.map((k) => `${k} ${row.variants[k][config.key].ratio.toFixed(3)}×`).join(', ')}`);
+  }
 }
 
 // Freeze latency under preemption: a busy loop, frozen (and left running) over and over.
@@ -160,20 +159,23 @@ const latencies = await freezeLatency();
 const latency = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: Math.max(...latencies), n: latencies.length };
 log(`freeze latency (preempt, spin): p50 ${ms(latency.p50, 3)} ms, p99 ${ms(latency.p99, 3)} ms, max ${ms(latency.max, 3)} ms`);
 
-const keys = VARIANTS.map((v) => v.key);
 /** The C programs of examples/cpu, and everything (with Lua and SQLite when built). */
 const C_ONLY = (r) => !r.file;
 const geomeanRows = (metric) => [
   ['**geomean, C programs**', C_ONLY],
   ['**geomean, all**', () => true],
-].map(([label, pick]) => [label, Object.fromEntries(keys.map((k) => [k, geomean(results.filter(pick).map((r) => r.variants[k][metric]))]))]);
+].map(([label, pick]) => [label, Object.fromEntries(keys.map((k) => [k, geomean(results.filter(pick).map((r) => metric(r.variants[k])))]))]);
 
-const timeTable = table(
+const timeTable = (config) => table(
   ['program', 'plain (ms CPU)', 'asyncify', 'compact', 'precise', 'precise+preempt'],
   [
-    ...results.map((r) => [r.name, ms(r.variants.plain.ms, 0), ...keys.slice(1).map((k) => `${r.variants[k].ratio.toFixed(3)}×`)]),
-    ...geomeanRows('ratio').map(([label, geo]) => [label, '', ...keys.slice(1).map((k) => `**${geo[k].toFixed(3)}×**`)]),
+    ...results.map((r) => [r.name, ms(r.variants.plain[config].ms, 0), ...keys.slice(1).map((k) => `${r.variants[k][config].ratio.toFixed(3)}×`)]),
+    ...geomeanRows((v) => v[config].ratio).map(([label, geo]) => [label, '', ...keys.slice(1).map((k) => `**${geo[k].toFixed(3)}×**`)]),
   ],
+);
+const compileTable = table(
+  ['program', ...CONFIGS.flatMap((c) => keys.map((k) => `${k} (${c.key})`))],
+  results.map((r) => [r.name, ...CONFIGS.flatMap((c) => keys.map((k) => ms(r.variants[k][c.key].compileMs, 0)))]),
 );
 const sizeTable = table(
   ['program', 'plain code (bytes)', 'asyncify', 'compact', 'precise', 'precise+preempt', 'module bytes plain → compact → precise → preempt'],
@@ -183,7 +185,7 @@ const sizeTable = table(
       ...keys.slice(1).map((k) => `${r.variants[k].codeRatio.toFixed(3)}×`),
       `${r.variants.plain.size} → ${r.variants.compact.size} → ${r.variants.precise.size} → ${r.variants.preempt.size}`,
     ]),
-    ...geomeanRows('codeRatio').map(([label, geo]) => [label, '', ...keys.slice(1).map((k) => `**${geo[k].toFixed(3)}×**`), '']),
+    ...geomeanRows((v) => v.codeRatio).map(([label, geo]) => [label, '', ...keys.slice(1).map((k) => `**${geo[k].toFixed(3)}×**`), '']),
   ],
 );
 const instrTable = table(
@@ -200,14 +202,19 @@ const latencyTable = table(
 );
 const intervalTable = table(
   ['program', ...results.map((r) => r.name)],
-  [['µs between preemption calls', ...results.map((r) => (r.variants.preempt.intervalMs === null ? 'n/a' : (r.variants.preempt.intervalMs * 1000).toFixed(1)))]],
+  [['µs between preemption calls', ...results.map((r) => (r.variants.preempt.default.intervalMs === null ? 'n/a' : (r.variants.preempt.default.intervalMs * 1000).toFixed(1)))]],
 );
 
 const md = `# CPU benchmark suite (issue 4)
 
 Regenerate: \`npm run build && bash scripts/build-examples.sh && node bench/cpu-suite.js --write\`
-(${ROUNDS} interleaved rounds per variant, median; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}).
-Times are CPU time of instantiate + \`_start\` under node:wasi in one process, so only the module differs.
+(${ROUNDS} interleaved rounds per variant after a warm-up, median; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}).
+Times are CPU time of instantiate + \`_start\` under node:wasi, all variants in one process
+(bench/lib/cpu-measure.js), so only the module differs. That process compiles every module with V8's
+optimizing compiler up front (\`${MEASURE_FLAGS.slice(1).join(' ')}\`): the runs execute optimized
+code only, with no compiler thread beside them, so the ratios measure the code instrumentation produces
+(a normal run starts in V8's baseline compiler and tiers up hot functions in the background; that is in
+the whole-run numbers of bench/README-real.md). Compile times are listed apart.
 The machine is shared (2 cores, other jobs running): ratios within ~3% of each other are noise.
 
 Variants: **plain** = clang -O2 output; **asyncify** = binaryen Asyncify with its own scope (every function
@@ -230,7 +237,21 @@ an in-memory database: 100 000 rows from a recursive CTE, an index, aggregates, 
 
 ## Run time vs plain
 
-${timeTable}
+With V8's defaults:
+
+${timeTable('default')}
+
+V8 compiles a function it finds huge with its mid-tier register allocator, which compiles faster and
+produces slower code. Instrumentation makes big functions bigger, so some cross that line: SQLite's
+\`sqlite3VdbeExec\` (49 KB of code plain, 84 KB as a fast body, 99 KB with preemption checks) — and the
+plain one is already over it. The same runs with that fallback off
+(\`${CONFIGS[1].flags.join(' ')}\`, which \`node\` takes before \`bin/wmig.js\`; it costs compile time, below):
+
+${timeTable('fullRegalloc')}
+
+## Compile time (ms CPU, all functions optimized up front)
+
+${compileTable}
 
 ## Code size vs plain (code section)
 
