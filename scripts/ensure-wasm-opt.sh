@@ -12,7 +12,11 @@ root="$(dirname "$here")"
 dest="$root/.wmig-tools/binaryen"
 wasm_opt="$dest/usr/bin/wasm-opt"
 
-[ -x "$wasm_opt" ] && "$wasm_opt" --version >/dev/null 2>&1 && exit 0
+# Its --version line goes beside it, so a run names its cache entries without starting it.
+if [ -x "$wasm_opt" ] && "$wasm_opt" --version >"$dest/version.tmp" 2>/dev/null; then
+  mv "$dest/version.tmp" "$dest/version"
+  exit 0
+fi
 
 say() { echo "ensure-wasm-opt: $*" >&2; }
 if ! apt-cache show binaryen >/dev/null 2>&1; then
@@ -32,4 +36,5 @@ dpkg -x "$work"/binaryen_*.deb "$dest.tmp"
 # The binary finds libbinaryen.so through its RUNPATH ($ORIGIN/../lib/<multiarch>): no LD_LIBRARY_PATH.
 "$dest.tmp/usr/bin/wasm-opt" --version >/dev/null
 rm -rf "$dest" && mv "$dest.tmp" "$dest"
+"$wasm_opt" --version >"$dest/version"
 say "installed $("$wasm_opt" --version) from $(basename "$work"/binaryen_*.deb) into ${dest#"$root"/}"
