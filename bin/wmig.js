@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-import '../dist/runtime/cli/main.js';
+import '../dist/bundle/cli.js';
