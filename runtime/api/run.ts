@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { ModuleRef } from '../snapshot/types.js';
 import type { FreezeRequest } from '../process/messages.js';
-import { WmigProcess, type ProcessBridges } from '../process/process.js';
+import { prestartWorker, WmigProcess, type ProcessBridges } from '../process/process.js';
 import { DEFAULT_STDIO } from '../wasi/capture.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
 import { StdinBridge } from '../wasi/stdin-bridge.js';
@@ -46,6 +46,7 @@ export interface RunOptions extends ModuleOptions, AutoFreezeOptions {
 
 /** Starts a WASI command (plain or instrumented; plain ones are instrumented through the cache). */
 export async function run(module: string | Uint8Array | LoadedModule, options: RunOptions = {}): Promise<WmigProcess> {
+  prestartWorker();
   const loaded = isLoaded(module) ? module : await loadModule(module, options);
   const argv0 = options.argv0 ?? basename(loaded.name);
   const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {});

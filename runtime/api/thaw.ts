@@ -2,7 +2,7 @@ import { readSnapshotFile } from '../snapshot/file.js';
 import { decodeSnapshot } from '../snapshot/format.js';
 import type { Snapshot } from '../snapshot/types.js';
 import { WmigError } from '../errors.js';
-import type { WmigProcess } from '../process/process.js';
+import { prestartWorker, type WmigProcess } from '../process/process.js';
 import { snapshotListeners } from '../wasi/capture.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
@@ -28,6 +28,7 @@ export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
  * re-bound in the worker before it resumes (failures reject `result` with REBIND_FAILED).
  */
 export async function thaw(source: string | Uint8Array, options: ThawOptions = {}): Promise<WmigProcess> {
+  prestartWorker();
   const { bytes, snapshot } = typeof source === 'string' ? readSnapshotFile(source) : { bytes: source, snapshot: decodeSnapshot(source) };
   const loaded = await resolveModule(snapshot, options);
   // The worker parses the bytes again without re-verifying; hand them over without a copy if we own them.

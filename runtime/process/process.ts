@@ -53,6 +53,34 @@ type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 type WorkerInitData = OmitEach<WorkerInit, 'control' | 'requests'>;
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
+/** A worker thread started ahead of its process, by prestartWorker. */
+let spare: Worker | null = null;
+
+/**
+ * Starts the next process's worker thread now, so that its start-up (a Node.js environment and
+ * wmig's modules: ~100 ms) overlaps the caller's own (reading, instrumenting and compiling the
+ * module). The worker waits for its process's first message. Does nothing if one is waiting.
+ */
+export function prestartWorker(): void {
+  if (spare !== null) return;
+  const worker = new Worker(WORKER_URL);
+  // An unused spare must not keep the program alive; one that failed or ended is dropped (the next
+  // process starts its own).
+  worker.unref();
+  const drop = () => {
+    if (spare === worker) spare = null;
+  };
+  worker.once('error', drop);
+  worker.once('exit', drop);
+  spare = worker;
+}
+
+function takeWorker(): Worker {
+  const worker = spare ?? new Worker(WORKER_URL);
+  spare = null;
+  worker.ref();
+  return worker;
+}
 /** Exit status reported for a killed guest, like a shell's for SIGKILL. */
 const KILLED_STATUS = 137;
 const now = () => performance.timeOrigin + performance.now();
@@ -91,9 +119,10 @@ export class WmigProcess extends EventEmitter {
       this.#fail = reject;
     });
     this.#lifecycle.on('change', (to: ProcessState, from: ProcessState) => this.emit('state', to, from));
-    const workerData = { ...init, control: this.#flag.buffer, requests: this.#requests.port2 } as WorkerInit;
+    const workerInit = { ...init, control: this.#flag.buffer, requests: this.#requests.port2 } as WorkerInit;
     this.#lifecycle.transition(init.kind === 'start' ? 'running' : 'thawing');
-    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [this.#requests.port2, ...transfer, ...this.#bridges.map((b) => b.workerPort)] });
+    this.#worker = takeWorker();
+    this.#worker.postMessage(workerInit, [this.#requests.port2, ...transfer, ...this.#bridges.map((b) => b.workerPort)]);
     this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
     this.#worker.on('error', (error) => this.#abort(new WmigError('INTERNAL', `guest worker failed: ${error.message}`, { cause: error })));
     this.#worker.on('exit', () => {

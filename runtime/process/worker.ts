@@ -2,7 +2,7 @@
  * The worker thread that runs one guest. The main thread stays free to take freeze requests;
  * the guest notices them at its next freeze-point call through a shared flag.
  */
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { outputOptions } from '../../transforms/index.js';
 import { Guest, type GuestOutcome } from '../engine/guest.js';
 import type { FreezeSignal } from '../engine/interrupt.js';
@@ -14,7 +14,8 @@ import { WasiHost } from '../wasi/host.js';
 import { VERSION } from '../version.js';
 import { FREEZE_FLAG, WAKE_EPOCH, type FreezeReport, type FreezeRequest, type WorkerInit, type WorkerMessage } from './messages.js';
 
-const init = workerData as WorkerInit;
+// The process's first message (process.ts may start this thread before it knows the guest).
+const init = await new Promise<WorkerInit>((resolve) => parentPort!.once('message', resolve));
 const flag = new Int32Array(init.control);
 const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(message, transfer);
 const now = () => performance.timeOrigin + performance.now();
