@@ -7,7 +7,9 @@
  * bad longjmp's trap.
  */
 import { execFileSync } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WASI } from 'node:wasi';
 import { describe, expect, test } from 'vitest';
 import { ExitCode } from '../dist/runtime/index.js';
 import { ROOT, example, removeDir, tempDir, wmig } from './helpers/wmig.js';
@@ -29,6 +31,8 @@ function nativeRun(args: string[] = []): { stdout: string; stderr: string } {
   }
 }
 
+type SjljShim = (module: WebAssembly.Module) => { imports: Record<string, Record<string, unknown>>; bind(instance: WebAssembly.Instance): void };
+
 interface Inspected {
   pendingImport: string;
 }
@@ -45,6 +49,25 @@ describe('setjmp/longjmp', () => {
     expect(native.stdout).toContain('copy: code 7 at stage 2');
     expect(native.stdout).toContain('table: sum 651');
     expect(native.stdout).toContain('total 4500359');
+  });
+
+  test('outside wmig, the same build runs under node:wasi with the benchmarks\' invokes (bench/lib/sjlj-shim.js) and prints the same', async () => {
+    const native = nativeRun();
+    const { sjljImports } = (await import('../bench/lib/sjlj-shim.js' as string)) as { sjljImports: SjljShim };
+    const dir = tempDir();
+    try {
+      const [out, err] = ['out', 'err'].map((f) => openSync(join(dir, f), 'w'));
+      const wasi = new WASI({ version: 'preview1', args: ['sjlj'], env: {}, returnOnExit: true, stdout: out, stderr: err });
+      const module = new WebAssembly.Module(readFileSync(example('sjlj')));
+      const sjlj = sjljImports(module);
+      const instance = new WebAssembly.Instance(module, { ...wasi.getImportObject(), ...sjlj.imports } as WebAssembly.Imports);
+      sjlj.bind(instance);
+      expect(wasi.start(instance)).toBe(0);
+      expect(readFileSync(join(dir, 'out'), 'utf8')).toBe(native.stdout);
+      expect(readFileSync(join(dir, 'err'), 'utf8')).toBe(native.stderr);
+    } finally {
+      removeDir(dir);
+    }
   });
 
   test('frozen inside protected calls, the longjmp after the thaw lands in a frame rewound through them', async () => {
