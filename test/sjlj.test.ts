@@ -102,6 +102,12 @@ describe('setjmp/longjmp', () => {
     }
   });
 
+  test('a call through a null function pointer inside a protected call (an invoke) is a trap', async () => {
+    const got = await wmig(['run', example('sjlj'), 'null-call']);
+    expect(got.status).toBe(ExitCode.TRAP);
+    expect(got.stderr.toString()).toMatch(/invoke of table entry 0, which is null/);
+  });
+
   test('longjmp to a jmp_buf setjmp never filled is a trap with a clear message', async () => {
     const got = await wmig(['run', example('sjlj'), 'bad-longjmp']);
     expect(got.status).toBe(ExitCode.TRAP);

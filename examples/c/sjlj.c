@@ -5,7 +5,8 @@
  * deep frames (the shadow stack must be given back at each longjmp, or the 1 MiB stack
  * overflows). WASI calls (stderr writes) happen inside protected calls, so a freeze can land
  * there and the longjmp runs after the thaw.
- * `sjlj bad-longjmp` longjmps to a jmp_buf setjmp never filled. */
+ * `sjlj bad-longjmp` longjmps to a jmp_buf setjmp never filled; `sjlj null-call` calls a null
+ * function pointer inside a protected call. */
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,7 +121,17 @@ static long many_throws(int count) {
   return sum;
 }
 
+/* A call through a null function pointer in a function that calls setjmp: through an invoke,
+ * it must trap as a call_indirect through a null table entry does (natively: a crash). */
+static int protected_null_call(void) {
+  jmp_buf env;
+  int (*volatile fn)(void) = 0;
+  if (setjmp(env) == 0) return fn();
+  return 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "null-call") == 0) return protected_null_call();
   if (argc > 1 && strcmp(argv[1], "bad-longjmp") == 0) {
     static jmp_buf never_set;
     longjmp(never_set, 1); /* undefined in C; wmig traps with a message */

@@ -343,16 +343,23 @@ function invoke(guest: () => Guest, table: () => WebAssembly.Table, name: string
   const params = name.length - 'invoke_'.length - 1;
   if (params > 8) {
     return ((fn: number, ...args: unknown[]) => {
-      const result = (table().get(fn) as (...a: unknown[]) => unknown)(...args);
+      const result = (entry(table(), fn) as (...a: unknown[]) => unknown)(...args);
       guest().afterInvoke();
       return result;
     }) as Wrapped;
   }
   return (fn, a, b, c, d, e, f, g, h) => {
-    const result = (table().get(fn as number) as Wrapped)(a, b, c, d, e, f, g, h);
+    const result = entry(table(), fn as number)(a, b, c, d, e, f, g, h);
     guest().afterInvoke();
     return result;
   };
+}
+
+/** Table entry `fn`; a null one traps, as a call_indirect through it would (an index past the end throws RangeError, also a trap). */
+function entry(table: WebAssembly.Table, fn: number): Wrapped {
+  const callee = table.get(fn) as Wrapped | null;
+  if (callee === null) throw new WebAssembly.RuntimeError(`invoke of table entry ${fn}, which is null`);
+  return callee;
 }
 
 /** Wraps a WASI import so that it can freeze instead of running (fixed arity: no rest-args cost). */
