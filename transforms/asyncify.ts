@@ -8,7 +8,7 @@ import { splitFastPaths } from './fast-path.js';
 import { insertPreemptChecks, PREEMPT_IMPORT } from './preempt.js';
 import { RESERVED_PAGES, reserveTopPages } from './reserve.js';
 import { selectBackend } from './select-backend.js';
-import { INVOKE_TABLE_EXPORT, isInvokeImport, isInvokeName, LONGJMP_UNWIND_NAME } from './sjlj.js';
+import { INVOKE_TABLE_EXPORT, isInvokeImport, LONGJMP_UNWIND_NAME } from './sjlj.js';
 
 /** WASI modules whose calls become freeze points. */
 const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
@@ -126,7 +126,7 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
   const shape = readShape(input);
   const globals = exportMutableGlobals(shape);
   const freezePoints = freezePointImports(shape, preempt);
-  const table = freezePoints.some(isInvokeName) ? invokeTable(shape) : undefined;
+  const table = invokeTable(shape);
   input = addExports(input, [
     ...globals.map((g) => ({ name: g.export, kind: EXPORT_GLOBAL, index: g.index })),
     ...(table === undefined ? [] : [{ name: table, kind: EXPORT_TABLE, index: 0 }]),
@@ -225,8 +225,10 @@ function freezePointImports(shape: ModuleShape, preempt: boolean): string[] {
   return shape.functionImports.filter((f) => isFreezePoint(f.module, f.base)).map((f) => `${f.module}.${f.base}`);
 }
 
-/** The export name of the table invokes call into (wasm-ld exports none of a command's own). */
-function invokeTable(shape: ModuleShape): string {
+/** For a module that imports invokes, the export name of the table they call into (wasm-ld exports
+ * none of a command's own); undefined for any other. */
+function invokeTable(shape: ModuleShape): string | undefined {
+  if (!shape.functionImports.some((f) => isInvokeImport(f.module, f.base))) return undefined;
   if (shape.tableCount !== 1) throw new TransformError('unsupported', `module imports env.invoke_* (setjmp/longjmp) but has ${shape.tableCount} tables, not one`);
   return INVOKE_TABLE_EXPORT;
 }

@@ -18,9 +18,3 @@ export const LONGJMP_UNWIND_NAME = 'wmig.longjmp_unwind';
 export function isInvokeImport(module: string, base: string): boolean {
   return module === INVOKE_MODULE && base.startsWith(INVOKE_PREFIX) && base.length > INVOKE_PREFIX.length;
 }
-
-/** As isInvokeImport, for a `module.base` name. */
-export function isInvokeName(qualifiedName: string): boolean {
-  const dot = qualifiedName.indexOf('.');
-  return dot > 0 && isInvokeImport(qualifiedName.slice(0, dot), qualifiedName.slice(dot + 1));
-}
