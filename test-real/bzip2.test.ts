@@ -4,7 +4,8 @@
  * fresh process with /data re-bound elsewhere. Native bzip2 must agree with every result.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { corpus, migrateEverywhere, native, noise, oracle, requireModules, type RealCase } from './helpers.js';
+import { migrateEverywhere, native, oracle, requireModules, type RealCase } from './helpers.js';
+import { corpus, noise } from './inputs.js';
 
 const INPUT = Buffer.concat([corpus(3 << 20, 11), noise(512 << 10, 12)]);
 const COMPRESSED = native('bzip2', ['-c'], INPUT).stdout;

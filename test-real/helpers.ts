@@ -238,46 +238,6 @@ export function native(cmd: string, args: string[], input?: Buffer, cwd?: string
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Marsaglia's xorshift32 from a non-zero seed: the tests' reproducible random numbers. */
-export function xorshift32(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
-}
-
-/** Deterministic, compressible text of about `size` bytes: pseudo-random words and numbers in lines. */
-export function corpus(size: number, seedValue = 1): Buffer {
-  const words = (
-    'the of and to in is was for that with as on by at from his her this which or be are an had not but ' +
-    'migration snapshot thaw freeze process memory stack webassembly asyncify host guest file descriptor ' +
-    'compress decompress block huffman table index query transaction journal page checksum deterministic'
-  ).split(' ');
-  const next = xorshift32(seedValue >>> 0 || 1);
-  const parts: string[] = [];
-  let length = 0;
-  while (length < size) {
-    const n = 4 + (next() % 12);
-    const line: string[] = [];
-    for (let i = 0; i < n; i++) line.push(next() % 7 === 0 ? String(next() % 100000) : words[next() % words.length]!);
-    const text = line.join(' ') + '\n';
-    parts.push(text);
-    length += text.length;
-  }
-  return Buffer.from(parts.join('')).subarray(0, size);
-}
-
-/** Pseudo-random bytes (incompressible), deterministic. */
-export function noise(size: number, seedValue = 7): Buffer {
-  const b = Buffer.alloc(size);
-  const next = xorshift32(seedValue >>> 0 || 1);
-  for (let i = 0; i < size; i++) b[i] = next() & 0xff;
-  return b;
-}
-
 export function requireModules(...names: string[]): void {
   for (const name of names) {
     if (!existsSync(realModule(name))) throw new Error(`${realModule(name)} missing: run bash scripts/build-real-programs.sh`);

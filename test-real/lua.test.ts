@@ -11,29 +11,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { ExitCode } from '../dist/runtime/index.js';
 import { ROOT, removeDir, tempDir, wmig } from '../test/helpers/wmig.js';
-import { difference, migrateEverywhere, native, oracle, readTree, realModule, requireModules, xorshift32, type RealCase } from './helpers.js';
+import { difference, migrateEverywhere, native, oracle, readTree, realModule, requireModules, type RealCase } from './helpers.js';
+import { luaRecords } from './inputs.js';
 
 const SCRIPT = readFileSync(join(ROOT, 'test-real', 'fixtures', 'workload.lua'));
 
-/** Comma-separated records, with bad lines of each kind the script reports. */
-function records(count: number): Buffer {
-  const names = ['apple', 'pear', 'fig', 'kiwi', 'plum', 'lime', 'date', 'yuzu'];
-  const next = xorshift32(0x1f2e3d4c);
-  const lines: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const name = names[next() % names.length]!;
-    const price = `${1 + (next() % 999)}.${String(next() % 100).padStart(2, '0')}`;
-    switch (next() % 100) {
-      case 0: lines.push(`garbage line ${i}`); break;
-      case 1: lines.push(`${name},-${1 + (next() % 9)},${price}`); break;
-      case 2: lines.push(`${name},0,${price}`); break;
-      default: lines.push(`${name},${1 + (next() % 50)},${price}`);
-    }
-  }
-  return Buffer.from(lines.join('\n') + '\n');
-}
-
-const STDIN = records(20_000);
+const STDIN = luaRecords(20_000);
 const CASE: RealCase = {
   name: 'lua workload',
   module: 'lua',

@@ -5,7 +5,8 @@
  * produce what we decompress).
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { corpus, migrateEverywhere, native, noise, oracle, requireModules, type RealCase } from './helpers.js';
+import { migrateEverywhere, native, oracle, requireModules, type RealCase } from './helpers.js';
+import { corpus, noise } from './inputs.js';
 
 const INPUT = Buffer.concat([corpus(3 << 20, 21), noise(512 << 10, 22)]);
 const GZIPPED = native('gzip', ['-n', '-c'], INPUT).stdout;

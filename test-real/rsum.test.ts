@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { corpus, migrateEverywhere, native, noise, oracle, requireModules, type RealCase } from './helpers.js';
+import { migrateEverywhere, native, oracle, requireModules, type RealCase } from './helpers.js';
+import { corpus, noise } from './inputs.js';
 
 const TREE: Record<string, Buffer> = {
   'tree/a.txt': corpus(1 << 20, 31),

@@ -10,47 +10,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
-import { migrateEverywhere, native, oracle, requireModules, xorshift32, type RealCase } from './helpers.js';
+import { migrateEverywhere, native, oracle, requireModules, type RealCase } from './helpers.js';
+import { sqliteScript } from './inputs.js';
 
 const ROWS = 100_000;
 const PER_TRANSACTION = 10_000;
 const CUSTOMERS = 1_000;
 
-function script(): Buffer {
-  const next = xorshift32(0x2545f491);
-  const cities = ['Lisbon', 'Oslo', 'Quito', 'Hanoi', 'Accra', 'Perth', 'Lima', 'Riga'];
-  const out: string[] = [
-    'CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT NOT NULL);',
-    'CREATE TABLE orders(id INTEGER PRIMARY KEY, customer INTEGER NOT NULL REFERENCES customers(id), amount INTEGER NOT NULL, note TEXT);',
-    'BEGIN;',
-  ];
-  for (let i = 1; i <= CUSTOMERS; i++) out.push(`INSERT INTO customers VALUES(${i}, 'customer ${i}', '${cities[next() % cities.length]}');`);
-  out.push('COMMIT;');
-  for (let i = 1; i <= ROWS; i++) {
-    if (i % PER_TRANSACTION === 1) out.push('BEGIN;');
-    const note = next() % 3 === 0 ? 'NULL' : `'note ${next().toString(36)}'`;
-    out.push(`INSERT INTO orders VALUES(${i}, ${1 + (next() % CUSTOMERS)}, ${next() % 100000}, ${note});`);
-    if (i % PER_TRANSACTION === 0) out.push('COMMIT;');
-  }
-  out.push(
-    'CREATE INDEX orders_customer ON orders(customer);',
-    'CREATE INDEX orders_amount ON orders(amount);',
-    'SELECT count(*), sum(amount), min(amount), max(amount), count(note) FROM orders;',
-    'SELECT c.city, count(*), sum(o.amount) FROM orders o JOIN customers c ON c.id = o.customer GROUP BY c.city ORDER BY c.city;',
-    'SELECT id, amount, note FROM orders WHERE customer = 42 ORDER BY id LIMIT 10;',
-    'SELECT customer, count(*) AS n FROM orders GROUP BY customer ORDER BY n DESC, customer LIMIT 5;',
-    'SELECT id, customer FROM orders WHERE amount BETWEEN 5000 AND 5010 ORDER BY amount, id;',
-    'BEGIN;',
-    'UPDATE orders SET amount = amount + 1 WHERE amount % 97 = 0;',
-    'DELETE FROM orders WHERE id % 1000 = 0;',
-    'COMMIT;',
-    'SELECT count(*), sum(amount) FROM orders;',
-    'PRAGMA integrity_check;',
-  );
-  return Buffer.from(out.join('\n') + '\n');
-}
-
-const SQL = script();
+const SQL = sqliteScript({ rows: ROWS, perTransaction: PER_TRANSACTION, customers: CUSTOMERS });
 /** Read back by native sqlite3 from the database file we produce. */
 const CHECK_SQL = [
   'PRAGMA integrity_check;',
