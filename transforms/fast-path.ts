@@ -14,13 +14,14 @@
 //     keeps only the arm that runs, a `br_if` becomes `br` or goes, any other use gets the
 //     constant. Its unwind code saves what the slow copy restores; an unwind edge first sets the
 //     locals that rewind cannot observe to zero (unwind-liveness.ts), so the engine need not keep
-//     every local alive across every call that may unwind.
+//     every local alive across every call that may unwind. (No block with parameters does that:
+//     binaryen before version 117, Debian 12's wasm-opt among them, silently mis-reads those.)
 //   - $slow, appended: Asyncify's body as it was, which a rewind enters and which then runs that
 //     frame to its end. Calls it makes go to the fast bodies again.
 // The patterns are the ones Asyncify (binaryen 108 to 132) emits for its state checks:
 // `state == 2` / `state != 2`, `i32.eqz(state)`, and `select(..., state)`.
 import { appendToModule } from './append.js';
-import { ByteWriter, sleb, uleb } from './byte-writer.js';
+import { ByteWriter, uleb } from './byte-writer.js';
 import { constructs, localAccesses, Reader, scanModule, ScanUnsupported, type Construct, type ScannedFunction, type ScannedModule } from './code-scan.js';
 import { nameCopies } from './names.js';
 import { unwindNeeds, type Decisions } from './unwind-liveness.js';
@@ -35,8 +36,9 @@ export interface FastPathRewrite {
 }
 
 const GLOBAL_GET = 0x23, I32_CONST = 0x41, I32_EQZ = 0x45, I32_EQ = 0x46, I32_NE = 0x47, SELECT = 0x1b;
-const BLOCK = 0x02, IF = 0x04, ELSE = 0x05, EMPTY = 0x40, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, DROP = 0x1a, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, LOCAL_GET = 0x20, RETURN_CALL = 0x12;
+const BLOCK = 0x02, IF = 0x04, EMPTY = 0x40, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, DROP = 0x1a, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, LOCAL_GET = 0x20, RETURN_CALL = 0x12;
 const UNWINDING = 1, REWINDING = 2;
+const I32 = 0x7f;
 /** The zero of each value type (i32, i64, f32, f64, v128). */
 const ZERO: Record<number, number[]> = {
   0x7f: [0x41, 0], 0x7e: [0x42, 0], 0x7d: [0x43, 0, 0, 0, 0], 0x7c: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
@@ -61,12 +63,10 @@ export function splitFastPaths(wasm: Uint8Array): FastPathRewrite {
   if (state === null) return { bytes: wasm, split: 0, zeroedEdges: 0 };
 
   const fast = new Map<number, Uint8Array>();
-  // The block type of a zeroing unwind edge, [i32] -> [], appended if some edge needs it.
-  const edgeType = m.numTypes;
   let zeroedEdges = 0;
   for (const fn of m.functions) {
     if (fn.import || !fn.globalsRead.has(state)) continue;
-    const split = fastBody(m, fn, state, m.functions.length + fast.size, edgeType);
+    const split = fastBody(m, fn, state, m.functions.length + fast.size);
     if (!split) continue;
     fast.set(fn.index, split.body);
     zeroedEdges += split.zeroedEdges;
@@ -75,7 +75,6 @@ export function splitFastPaths(wasm: Uint8Array): FastPathRewrite {
 
   const slow = [...fast.keys()].map((f) => m.functions[f]!);
   const bytes = appendToModule(m, {
-    types: zeroedEdges > 0 ? [[0x60, 1, 0x7f, 0]] : [],
     functions: slow.map((fn) => ({ type: fn.typeIndex, body: wasm.subarray(fn.bodyStart, fn.entryEnd) })),
     body: (fn) => fast.get(fn.index) ?? null,
   });
@@ -98,13 +97,13 @@ function withCopyNames(bytes: Uint8Array, copies: Map<number, number>): Uint8Arr
  * The fast body (locals and code, no size prefix), or null when the function has no rewind
  * check (Asyncify's own API functions read the state too).
  */
-function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowIndex: number, edgeType: number): FastBody | null {
+function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowIndex: number): FastBody | null {
   const src = m.bytes;
   const blocks = constructs(fn);
   const edits: Edit[] = [];
   const decisions: Decisions = { ifs: new Map(), brIfs: new Map() };
-  /** Unwind edges, `br_if L; drop` after `state == unwinding`: the br_if's offset → the drop's end. */
-  const edges = new Map<number, number>();
+  /** Unwind edges, `state == unwinding; br_if L; drop`: the br_if's offset → the edge's bytes. */
+  const edges = new Map<number, UnwindEdge>();
   let checksRewind = false;
   for (const at of fn.globalGets) {
     const r = new Reader(src, at + 1);
@@ -119,16 +118,23 @@ function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowInde
     } else if (op === I32_CONST && src[next + 1] === UNWINDING && src[next + 2] === I32_EQ && src[next + 3] === BR_IF) {
       const imm = new Reader(src, next + 4);
       imm.u32();
-      if (src[imm.pos] === DROP) edges.set(next + 3, imm.pos + 1);
+      if (src[imm.pos] === DROP) edges.set(next + 3, { start: at, end: imm.pos + 1 });
     }
   }
   if (!checksRewind) return null;
-  const zeroed = zeroDeadLocals(src, fn, blocks, edges, decisions, edgeType);
+  // Zeroing edges keep the branch's value in a local of their own, after every other.
+  const valueLocal = fn.paramCount + fn.localCount;
+  const zeroed = zeroDeadLocals(src, fn, blocks, edges, decisions, valueLocal);
   edits.push(...zeroed);
   edits.sort((a, b) => a.start - b.start);
 
   const out = new ByteWriter();
-  out.bytes(src.subarray(fn.bodyStart, fn.codeStart));
+  if (zeroed.length === 0) out.bytes(src.subarray(fn.bodyStart, fn.codeStart));
+  else {
+    const r = new Reader(src, fn.bodyStart);
+    const groups = r.u32();
+    out.u32(groups + 1).bytes(src.subarray(r.pos, fn.codeStart)).bytes([1, I32]);
+  }
   // The rewind check: `if (state == rewinding) return_call $slow(params)`. It takes the place of
   // Asyncify's own prelude (`if (state == rewinding) { restore locals }`), which goes as a decided if.
   out.bytes([GLOBAL_GET, ...uleb(state), I32_CONST, REWINDING, I32_EQ, IF, EMPTY]);
@@ -145,26 +151,33 @@ function fastBody(m: ScannedModule, fn: ScannedFunction, state: number, slowInde
   return { body: out.view().slice(), zeroedEdges: zeroed.length };
 }
 
+interface UnwindEdge {
+  /** Where `global.get state` starts; the branch's value is on the stack there. */
+  start: number;
+  /** The end of the `drop` after the br_if. */
+  end: number;
+}
+
 interface FastBody {
   body: Uint8Array;
-  /** Unwind edges that now zero the locals the rewind cannot observe (they need `edgeType`). */
+  /** Unwind edges that now zero the locals the rewind cannot observe. */
   zeroedEdges: number;
 }
 
 /**
  * Edits that make each unwind edge set the locals its rewind cannot observe (unwind-liveness.ts)
- * to zero before it leaves for the unwind code: `br_if L; drop` becomes
- * `if (type [i32] -> []) local.set x (zero)… br L+1 else drop end`.
+ * to zero before it leaves for the unwind code: `state == unwinding; br_if L; drop` becomes
+ * `local.set $value; state == unwinding; if  local.set x (zero)…  local.get $value; br L+1  end`.
  */
 function zeroDeadLocals(
-  src: Uint8Array, fn: ScannedFunction, blocks: Map<number, Construct>, edges: Map<number, number>, decisions: Decisions, edgeType: number,
+  src: Uint8Array, fn: ScannedFunction, blocks: Map<number, Construct>, edges: Map<number, UnwindEdge>, decisions: Decisions, valueLocal: number,
 ): Edit[] {
   if (edges.size === 0) return [];
   const needs = unwindNeeds(src, fn, blocks, localAccesses(src, fn), new Set(edges.keys()), decisions);
   if (needs === null) return [];
   const types = localTypes(src, fn);
   const edits: Edit[] = [];
-  for (const [at, dropEnd] of edges) {
+  for (const [at, edge] of edges) {
     const need = needs.get(at);
     if (!need) continue;
     // Per value type: its zero once, then local.tee down the dead locals and local.set the last.
@@ -182,7 +195,9 @@ function zeroDeadLocals(
       indices.forEach((index, i) => zero.push(i === indices.length - 1 ? LOCAL_SET : LOCAL_TEE, ...uleb(index)));
     }
     const depth = new Reader(src, at + 1).u32();
-    edits.push({ start: at, end: dropEnd, code: [IF, ...sleb(edgeType), ...zero, BR, ...uleb(depth + 1), ELSE, DROP, END] });
+    const value = uleb(valueLocal);
+    const unwinding = src.subarray(edge.start, at);
+    edits.push({ start: edge.start, end: edge.end, code: [LOCAL_SET, ...value, ...unwinding, IF, EMPTY, ...zero, LOCAL_GET, ...value, BR, ...uleb(depth + 1), END] });
   }
   return edits;
 }
