@@ -274,11 +274,21 @@ export class Guest {
 
   /** Called by an invoke when its callee has returned: if that was a longjmp's unwind, it stops here. */
   afterInvoke(): void {
-    if (this.#longjmpEnv === null) return;
-    this.#exports.asyncify_stop_unwind();
-    this.#unwinding = false;
+    if (this.#longjmpEnv !== null) this.#endLongjmpUnwind();
+  }
+
+  /** Stops a longjmp's unwind (the frames it crossed are gone for good); returns its jmp_buf. */
+  #endLongjmpUnwind(): number {
+    const env = this.#longjmpEnv!;
+    this.#stopUnwind();
     this.#longjmpEnv = null;
     this.#buffer.release();
+    return env;
+  }
+
+  #stopUnwind(): void {
+    this.#exports.asyncify_stop_unwind();
+    this.#unwinding = false;
   }
 
   #beginUnwind(): void {
@@ -317,15 +327,12 @@ export class Guest {
       throw error;
     }
     if (this.#exports.asyncify_get_state() !== AsyncifyState.Unwinding) return { kind: 'exited', code: 0 };
-    this.#exports.asyncify_stop_unwind();
-    this.#unwinding = false;
     if (this.#longjmpEnv !== null) {
       // No invoke on the way: no function on the stack called setjmp with this jmp_buf.
-      const env = this.#longjmpEnv;
-      this.#longjmpEnv = null;
-      this.#buffer.release();
+      const env = this.#endLongjmpUnwind();
       return { kind: 'trapped', message: `longjmp to the jmp_buf at 0x${env.toString(16)}, which no active setjmp filled (never set, or its function has returned)` };
     }
+    this.#stopUnwind();
     this.#stack = { data: this.#buffer.unwoundData(), pendingImport: this.#stack!.pendingImport };
     this.#buffer.release();
     return { kind: 'unwound' };
