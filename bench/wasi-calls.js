@@ -139,9 +139,10 @@ ${verdict}
   reports (nodejs/node#52402, #53087), and a crash there would take the guest down with it. For
   clock_time_get it does not pay at all: node:wasi's fast path into C++ exists only for calls from
   wasm, and from JavaScript its clock costs several times \`process.hrtime.bigint\`.
-- path_open: wmig, like uvwasi, fstat()s every read-only open to tell a directory from a file, and
-  node:fs's \`fstatSync\` costs about as much as the open itself (it builds a \`Stats\` object with four
-  \`Date\`s); the floor is open + close only.
+- path_open: uvwasi fstat()s every open to tell a directory from a file. node:fs's \`fstatSync\` costs
+  about as much as the open itself (it builds a \`Stats\` object with four \`Date\`s), so wmig does not:
+  a read-only open may be of a directory, and the handle finds out when a call needs to know (a read
+  fails or gives no byte, any other call but fd_close). The floor is open + close.
 - /data is a host directory for wmig and node:wasi, holding read.bin (${READ_FILE_BYTES / 1024} KiB; fd_read rewinds with
   one fd_seek each time it reaches the end, once per ${READ_FILE_BYTES / 64} reads) and entries/ (${DIR_ENTRIES} files).
   @wasmer/wasi has no host file system: the same tree is copied into its in-memory MemFS, and its

@@ -131,6 +131,51 @@ describe.each(backends)('file operations on %s', (_name, mount) => {
     expect(g.tryOpen(3, 'd', OFLAGS.CREAT | OFLAGS.EXCL, { rights: READ_RIGHTS })).toBe(ERRNO.EXIST);
   });
 
+  // hostfs does not fstat a read-only open (it costs as much as the open); the handle finds out it
+  // is a directory's when it matters. Whatever the first call on it is, it must answer as on the
+  // same directory opened with O_DIRECTORY: the oracle.
+  it.each([
+    ['fd_read', (fd: number) => ['fd_read', fd, 64, 1, 16]],
+    ['fd_pread', (fd: number) => ['fd_pread', fd, 64, 1, 0n, 16]],
+    ['fd_read with a bad iovec', (fd: number) => ['fd_read', fd, 1 << 30, 1, 16]],
+    ['fd_read of no iovec', (fd: number) => ['fd_read', fd, 64, 0, 16]],
+    ['fd_pread of no iovec', (fd: number) => ['fd_pread', fd, 64, 0, 0n, 16]],
+    ['fd_seek', (fd: number) => ['fd_seek', fd, 0n, WHENCE.END, 16]],
+    ['fd_tell', (fd: number) => ['fd_tell', fd, 16]],
+    ['fd_write', (fd: number) => ['fd_write', fd, 64, 1, 16]],
+    ['fd_advise', (fd: number) => ['fd_advise', fd, 0n, 0n, 0]],
+    ['fd_filestat_set_size', (fd: number) => ['fd_filestat_set_size', fd, 0n]],
+    ['fd_readdir', (fd: number) => ['fd_readdir', fd, 4096, 256, 0n, 16]],
+    ['path_filestat_get of an entry', (fd: number) => ['path_filestat_get', fd, 0, 1024 + 64, 1, 256]],
+  ] as [string, (fd: number) => [string, ...(number | bigint)[]]][])('a directory opened without O_DIRECTORY answers %s as one opened with it, as its first call', (_what, call) => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    g.ok('path_create_directory', 3, ...g.str('d'));
+    g.ok('path_create_directory', 3, ...g.str('d/e'));
+    g.str('e', 1024 + 64);
+    g.dv.setUint32(64, 8192, true);
+    g.dv.setUint32(68, 8, true);
+    for (const rights of [READ_RIGHTS, RIGHTS.FD_READDIR | RIGHTS.PATH_FILESTAT_GET]) {
+      const oracle = g.open(3, 'd', OFLAGS.DIRECTORY, { rights });
+      const expected = g.call(...call(oracle));
+      const plain = g.open(3, 'd', 0, { rights });
+      expect(g.call(...call(plain)), `rights ${rights}`).toBe(expected);
+      expect(g.fdstat(plain).filetype).toBe(FILETYPE.DIRECTORY);
+    }
+  });
+
+  it('a file opened read-only reads, and a snapshot records a directory opened so as a directory', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    g.ok('path_create_directory', 3, ...g.str('d'));
+    g.write(g.open(3, 'f', OFLAGS.CREAT), 'content');
+    const file = g.open(3, 'f', 0, { rights: READ_RIGHTS });
+    expect(g.read(file, 100)).toBe('content');
+    expect(g.fdstat(file).filetype).toBe(FILETYPE.REGULAR_FILE);
+    const dir = g.open(3, 'd', 0, { rights: READ_RIGHTS });
+    const handles = (roundTrip(g.host).host as { handles: { fd: number; kind: string }[] }).handles;
+    expect(handles.find((h) => h.fd === dir)?.kind).toBe('dir');
+    expect(handles.find((h) => h.fd === file)?.kind).toBe('file');
+  });
+
   it('O_TRUNC empties and read-only rights refuse writes', () => {
     const g = new Guest(makeHost({ mounts: [mount()] }));
     const fd = g.open(3, 't', OFLAGS.CREAT);

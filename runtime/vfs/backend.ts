@@ -53,8 +53,13 @@ export interface FileIO {
   close(): void;
 }
 
-/** A file's inode is `io.stat().ino` (asked for only when a snapshot records it). */
-export type Opened = { kind: 'dir' } | { kind: 'file'; io: FileIO };
+/**
+ * A file's inode is `io.stat().ino` (asked for only when a snapshot records it). `mayBeDirectory`:
+ * a read-only open of something not known to be a regular file, which may be a directory
+ * (`io.stat()` tells): hostfs leaves that to whoever needs to know, as an fstat costs about as
+ * much as the open itself.
+ */
+export type Opened = { kind: 'dir' } | { kind: 'file'; io: FileIO; mayBeDirectory: boolean };
 
 export interface Backend {
   stat(path: string, follow: boolean): Filestat;

@@ -79,7 +79,7 @@ export class HostFs implements Backend {
   reopen(path: string, _ino: bigint, o: ReopenOptions): Opened {
     const p = this.hostPath(path, true);
     if (fs.statSync(p).isDirectory()) return { kind: 'dir' };
-    return this.openFd(p, o.write ? (o.read ? O_RDWR : O_WRONLY) : O_RDONLY);
+    return { kind: 'file', io: new HostFile(openSync(p, o.write ? (o.read ? O_RDWR : O_WRONLY) : O_RDONLY)), mayBeDirectory: false };
   }
 
   readdir(path: string): DirListing {
@@ -139,15 +139,13 @@ export class HostFs implements Backend {
     else fs.lutimesSync(p, a, m);
   }
 
-  /** Opens a host fd; a directory found there becomes a directory handle (its fd is not kept). */
+  /**
+   * Opens a host fd. Opening a directory for writing fails (EISDIR), so only a read-only open may
+   * have found one: that is left to the handle table to find out when it matters (mayBeDirectory).
+   */
   private openFd(p: string, flags: number): Opened {
     const fd = openSync(p, flags, 0o666);
-    // Opening a directory for writing already failed (EISDIR): only a read-only open can find one.
-    if ((flags & (O_WRONLY | O_RDWR)) === 0 && fstatSync(fd).isDirectory()) {
-      closeSync(fd);
-      return { kind: 'dir' };
-    }
-    return { kind: 'file', io: new HostFile(fd) };
+    return { kind: 'file', io: new HostFile(fd), mayBeDirectory: (flags & (O_WRONLY | O_RDWR)) === 0 };
   }
 
   /**

@@ -226,7 +226,7 @@ export class MemFs implements Backend {
         if (node.nlink === 0 && node.opens === 0) this.inodes.delete(node.ino);
       },
     };
-    return { kind: 'file', io };
+    return { kind: 'file', io, mayBeDirectory: false };
   }
 
   private lookup(path: string, follow: boolean): Node {

@@ -25,6 +25,7 @@ function readFile(mem: GuestMemory, h: FileHandle, iovs: number, count: number, 
     if (n < len) break;
   }
   if (position === undefined) h.offset += total;
+  if (total > 0) h.mayBeDirectory = false; // a directory gives no bytes
   return total;
 }
 
@@ -103,6 +104,37 @@ function filetypeOf(cx: HostContext, h: Handle): number {
 export function fdCalls(cx: HostContext): CallTable {
   const { mem, table } = cx;
   const ok = ERRNO.SUCCESS;
+  /**
+   * fd_read and fd_pread on a handle opened read-only and not known to be a file's (mayBeDirectory):
+   * `call` on it as a file's costs nothing more. If it fails, or reads no byte (a directory never
+   * gives one), and the handle turns out to be a directory's, the call is made again on that, so
+   * its result is a directory's in every respect (errno, and which check fails first).
+   */
+  const onMaybeDirectory = (fd: number, h: FileHandle, call: (h: Handle) => number): number => {
+    let errno: number;
+    try {
+      errno = call(h);
+    } catch (e) {
+      const settled = table.get(fd);
+      if (settled === h) throw e;
+      return call(settled);
+    }
+    if (!h.mayBeDirectory) return errno;
+    const settled = table.get(fd);
+    return settled === h ? errno : call(settled);
+  };
+  const readInto = (h: Handle, iovs: number, count: number, out: number) => {
+    mem.checkIovecs(u32(iovs), count >>> 0);
+    mem.check(u32(out), 4); // fail before reading, not after the bytes were consumed
+    mem.putU32(u32(out), read(cx, h, u32(iovs), count >>> 0));
+    return ok;
+  };
+  const preadInto = (h: Handle, fd: number, iovs: number, count: number, offset: bigint, out: number) => {
+    const file = cx.asFile(h, fd, NEEDS.fd_pread, ERRNO.ISDIR);
+    mem.checkIovecs(u32(iovs), count >>> 0);
+    mem.putU32(u32(out), readFile(mem, file, u32(iovs), count >>> 0, Number(offset)));
+    return ok;
+  };
   const syncFd = (rights: bigint) => (fd: number) => {
     const h = cx.handle(fd, rights);
     if (h.kind === 'file') h.io.sync();
@@ -166,10 +198,9 @@ export function fdCalls(cx: HostContext): CallTable {
       return ok;
     },
     fd_pread: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
-      const h = cx.file(fd, NEEDS.fd_pread, ERRNO.ISDIR);
-      mem.checkIovecs(u32(iovs), count >>> 0);
-      mem.putU32(u32(out), readFile(mem, h, u32(iovs), count >>> 0, Number(offset)));
-      return ok;
+      const h = table.peek(fd);
+      if (h.kind === 'file' && h.mayBeDirectory) return onMaybeDirectory(fd, h, (x) => preadInto(x, fd, iovs, count, offset, out));
+      return preadInto(h, fd, iovs, count, offset, out);
     },
     fd_pwrite: (fd: number, iovs: number, count: number, offset: bigint, out: number) => {
       const h = cx.file(fd, NEEDS.fd_pwrite);
@@ -178,11 +209,9 @@ export function fdCalls(cx: HostContext): CallTable {
       return ok;
     },
     fd_read: (fd: number, iovs: number, count: number, out: number) => {
-      const h = table.get(fd);
-      mem.checkIovecs(u32(iovs), count >>> 0);
-      mem.check(u32(out), 4); // fail before reading, not after the bytes were consumed
-      mem.putU32(u32(out), read(cx, h, u32(iovs), count >>> 0));
-      return ok;
+      const h = table.peek(fd);
+      if (h.kind === 'file' && h.mayBeDirectory) return onMaybeDirectory(fd, h, (x) => readInto(x, iovs, count, out));
+      return readInto(h, iovs, count, out);
     },
     fd_write: (fd: number, iovs: number, count: number, out: number) => {
       const h = table.get(fd);

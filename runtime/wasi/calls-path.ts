@@ -46,7 +46,7 @@ function pathOpen(cx: HostContext, fd: number, dirflags: number, ptr: number, le
   // Literals, not a spread of the common fields: a spread is a slow generic copy.
   const h: Handle = opened.kind === 'dir'
     ? { kind: 'dir', mount, rel: p.rel, fdflags, rightsBase: base, rightsInheriting: inheriting }
-    : { kind: 'file', mount, rel: p.rel, fdflags, rightsBase: base, rightsInheriting: inheriting, offset: 0, io: opened.io };
+    : { kind: 'file', mount, rel: p.rel, fdflags, rightsBase: base, rightsInheriting: inheriting, offset: 0, io: opened.io, mayBeDirectory: opened.mayBeDirectory };
   try {
     cx.mem.putU32(out, cx.table.add(h));
   } catch (e) {

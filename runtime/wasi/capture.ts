@@ -298,5 +298,5 @@ function rebindHandle(h: HandleState, mounts: Map<string, Mount>, stdio: StdioSp
   if (write && mount.spec.readOnly) throw fail(`open for writing but mount ${h.mount} is read-only here`);
   const opened = attempt(() => mount.backend.reopen(h.path, BigInt(h.ino), { read, write }));
   if (opened.kind !== 'file') throw fail('is a directory on this machine');
-  return { kind: 'file', mount, rel: h.path, offset: h.offset, io: opened.io, ...rights };
+  return { kind: 'file', mount, rel: h.path, offset: h.offset, io: opened.io, mayBeDirectory: opened.mayBeDirectory, ...rights };
 }

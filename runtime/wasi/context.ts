@@ -95,7 +95,11 @@ export class HostContext implements HostParts {
 
   /** A regular file handle holding `rights`; `forDir` is the errno for directories (read wants ISDIR, the rest BADF). */
   file(fd: number, rights: bigint, forDir: number = ERRNO.BADF): FileHandle {
-    const h = this.table.get(fd);
+    return this.asFile(this.table.get(fd), fd, rights, forDir);
+  }
+
+  /** `h`, the handle at `fd`, if it is a regular file's holding `rights`. */
+  asFile(h: Handle, fd: number, rights: bigint, forDir: number = ERRNO.BADF): FileHandle {
     if (h.kind !== 'file') {
       throw new WasiError(h.kind === 'stdio' || h.kind === 'listener' || h.kind === 'socket' ? ERRNO.SPIPE : forDir, `fd ${fd} is not a file`);
     }

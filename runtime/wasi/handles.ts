@@ -1,7 +1,7 @@
 /** The guest's file descriptor table: fd → virtual handle. */
 import type { MountSpec } from './types.js';
 import type { Backend, FileIO } from '../vfs/backend.js';
-import { ERRNO } from './defs.js';
+import { ERRNO, FILETYPE } from './defs.js';
 import { WasiError } from './errno.js';
 
 /** A mounted directory tree: the spec it was bound from, and its backend. */
@@ -46,6 +46,8 @@ export interface FileHandle extends HandleBase {
   offset: number;
   /** `io.stat().ino` is what a snapshot records (memfs re-binds by it; inspect shows it). */
   io: FileIO;
+  /** Opened read-only without finding out whether it is a directory (Opened.mayBeDirectory). */
+  mayBeDirectory: boolean;
 }
 
 /** A pre-opened listening socket (`--listen`); re-bound on thaw by its guest fd. */
@@ -69,10 +71,32 @@ export class HandleTable {
   /** Indexed by fd, undefined where an fd is free: an array lookup is cheaper than a Map's on every call. */
   private readonly handles: (Handle | undefined)[] = [];
 
+  /** The handle at `fd`, a directory's handle if the file it was opened as turns out to be one. */
   get(fd: number): Handle {
+    const h = this.peek(fd);
+    return h.kind === 'file' && h.mayBeDirectory ? this.#settle(fd, h) : h;
+  }
+
+  /**
+   * The handle at `fd`, as it was opened: maybe a FileHandle on a directory (mayBeDirectory). For
+   * calls that work on a file and fail on a directory anyway (fd_read, fd_pread): see calls-fd.ts.
+   */
+  peek(fd: number): Handle {
     const h = this.handles[fd];
     if (h === undefined) throw new WasiError(ERRNO.BADF, `bad fd ${fd}`);
     return h;
+  }
+
+  /** Finds out what a read-only open found: a directory gets the handle path_open gives one. */
+  #settle(fd: number, h: FileHandle): Handle {
+    if (h.io.stat().filetype !== FILETYPE.DIRECTORY) {
+      h.mayBeDirectory = false;
+      return h;
+    }
+    h.io.close();
+    const dir: DirHandle = { kind: 'dir', mount: h.mount, rel: h.rel, fdflags: h.fdflags, rightsBase: h.rightsBase, rightsInheriting: h.rightsInheriting };
+    this.handles[fd] = dir;
+    return dir;
   }
 
   has(fd: number): boolean {
@@ -93,7 +117,7 @@ export class HandleTable {
 
   /** Removes the entry and releases its host resource (stdio host fds are not ours to close). */
   close(fd: number): void {
-    const h = this.get(fd);
+    const h = this.peek(fd);
     this.handles[fd] = undefined;
     if (h.kind === 'file') h.io.close();
     else if (h.kind === 'socket') h.conn.close();
@@ -101,20 +125,20 @@ export class HandleTable {
 
   /** fd_renumber: `to` is closed and `from` takes its place. */
   renumber(from: number, to: number): void {
-    const h = this.get(from);
-    this.get(to);
+    const h = this.peek(from);
+    this.peek(to);
     if (from === to) return;
     this.close(to);
     this.handles[from] = undefined;
     this.handles[to] = h;
   }
 
-  /** In fd order. */
+  /** In fd order, each as get() returns it. */
   entries(): [number, Handle][] {
-    return this.handles.flatMap((h, fd): [number, Handle][] => (h === undefined ? [] : [[fd, h]]));
+    return this.handles.flatMap((h, fd): [number, Handle][] => (h === undefined ? [] : [[fd, this.get(fd)]]));
   }
 
   closeAll(): void {
-    for (const [fd] of this.entries()) this.close(fd);
+    this.handles.forEach((h, fd) => h !== undefined && this.close(fd));
   }
 }
