@@ -91,7 +91,9 @@ export function captureHost(cx: HostContext): HostCapture {
       ...(memfs !== undefined ? { memfs } : {}),
     };
   });
-  const handles: HandleState[] = cx.table.entries().map(([fd, h]) => {
+  const handles: HandleState[] = cx.table.entries().map(([fd]) => {
+    // get(), not the entry as opened: a directory opened as a file is recorded as the directory.
+    const h = cx.table.get(fd);
     const base = { fd, fdflags: h.fdflags, rightsBase: String(h.rightsBase), rightsInheriting: String(h.rightsInheriting) };
     switch (h.kind) {
       case 'stdio': {

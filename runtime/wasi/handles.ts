@@ -133,12 +133,12 @@ export class HandleTable {
     this.handles[to] = h;
   }
 
-  /** In fd order, each as get() returns it. */
+  /** In fd order, as opened (see peek). */
   entries(): [number, Handle][] {
-    return this.handles.flatMap((h, fd): [number, Handle][] => (h === undefined ? [] : [[fd, this.get(fd)]]));
+    return this.handles.flatMap((h, fd): [number, Handle][] => (h === undefined ? [] : [[fd, h]]));
   }
 
   closeAll(): void {
-    this.handles.forEach((h, fd) => h !== undefined && this.close(fd));
+    for (const [fd] of this.entries()) this.close(fd);
   }
 }
