@@ -32,18 +32,16 @@ export abstract class AsyncifyArea {
   protected start = 0;
   /** End of what borrow() wrote; an unwind writes further, up to `current`. */
   protected touchedEnd = 0;
-  #bytes: Uint8Array;
-  #view: DataView;
+  #views: MemoryViews;
 
   constructor(memory: WebAssembly.Memory) {
     this.memory = memory;
-    this.#bytes = new Uint8Array(memory.buffer);
-    this.#view = new DataView(memory.buffer);
+    this.#views = viewsOf(memory.buffer);
   }
 
   /** Takes the area and writes Asyncify's header (and the frames to rewind); returns its pointer. */
   borrow(initialData?: Uint8Array): number {
-    const bytes = this.bytes();
+    const { bytes, view } = this.views();
     const size = this.size(bytes.length);
     const dataLength = initialData?.length ?? 0;
     if (dataLength + HEADER_BYTES > size) {
@@ -54,21 +52,21 @@ export abstract class AsyncifyArea {
     const dataStart = this.start + HEADER_BYTES;
     if (initialData) bytes.set(initialData, dataStart);
     // A rewind reads frames backwards from `current`, so it starts at the end of the data.
-    this.#view.setUint32(this.start, dataStart + dataLength, true);
-    this.#view.setUint32(this.start + 4, this.start + size, true);
+    view.setUint32(this.start, dataStart + dataLength, true);
+    view.setUint32(this.start + 4, this.start + size, true);
     this.touchedEnd = dataStart + dataLength;
     return this.start;
   }
 
   /** The frames Asyncify wrote while unwinding (a copy: the area is given back right after). */
   unwoundData(): Uint8Array {
-    return this.bytes().slice(this.start + HEADER_BYTES, this.current());
+    return this.views().bytes.slice(this.start + HEADER_BYTES, this.current());
   }
 
   /** Gives the area back; guest code may run again after this. */
   release(): void {
     // An unwind wrote up to `current`; a rewind only read below what borrow() wrote.
-    this.restore(this.bytes(), this.start, Math.max(this.touchedEnd, this.current()));
+    this.restore(this.views().bytes, this.start, Math.max(this.touchedEnd, this.current()));
   }
 
   /** Size of the area in a memory of `memoryBytes`. */
@@ -78,19 +76,24 @@ export abstract class AsyncifyArea {
   /** Puts back what the guest had in bytes [start, end) that Asyncify touched. */
   protected abstract restore(bytes: Uint8Array, start: number, end: number): void;
 
-  /** All of memory; a new view only after memory.grow detached the old buffer. */
-  private bytes(): Uint8Array {
-    if (this.#bytes.buffer !== this.memory.buffer) {
-      this.#bytes = new Uint8Array(this.memory.buffer);
-      this.#view = new DataView(this.memory.buffer);
-    }
-    return this.#bytes;
+  /** Views over all of memory; new ones only after memory.grow replaced the buffer. */
+  private views(): MemoryViews {
+    if (this.#views.bytes.buffer !== this.memory.buffer) this.#views = viewsOf(this.memory.buffer);
+    return this.#views;
   }
 
   private current(): number {
-    this.bytes();
-    return this.#view.getUint32(this.start, true);
+    return this.views().view.getUint32(this.start, true);
   }
+}
+
+interface MemoryViews {
+  bytes: Uint8Array;
+  view: DataView;
+}
+
+function viewsOf(buffer: ArrayBuffer): MemoryViews {
+  return { bytes: new Uint8Array(buffer), view: new DataView(buffer) };
 }
 
 /**
