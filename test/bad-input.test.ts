@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { xxh3 } from '@node-rs/xxhash';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { ExitCode } from '../dist/runtime/index.js';
+import { bundledWasmOpt } from '../dist/transforms/wasm-opt.js';
 import { example, tempDir, wmig } from './helpers/wmig.js';
 
 let work: string;
@@ -80,6 +81,36 @@ describe('bad snapshots are refused before the guest runs', () => {
     expect(missing.status).toBe(ExitCode.NO_INPUT);
     const right = await wmig(['thaw', '--module', example('progress'), bare]);
     expect(right.status).toBe(0);
+  });
+
+  test('the same program instrumented by another transform version: the message says so', async () => {
+    const bare = join(work, 'bare-old.wmig');
+    const frozen = await wmig(['run', '--no-embed-module', '--freeze-at-call', '5', '--snapshot', bare, example('progress')]);
+    expect(frozen.status).toBe(ExitCode.FROZEN);
+    // As a snapshot from a wmig whose transform made other bytes: another version, another digest.
+    const meta = readFileSync(bare).toString('latin1');
+    const version = /"transformVersion":(\d+)/.exec(meta);
+    const digest = /"digest":"([0-9a-f]{64})"/.exec(meta);
+    expect(version, 'META records the transform version').not.toBeNull();
+    const older = String(Number(version![1]) - 1).padStart(version![1]!.length, '0');
+    const edited = meta
+      .replace(version![0], `"transformVersion":${older}`)
+      .replace(digest![0], `"digest":"${digest![1]!.replace(/^./, (c) => (c === '0' ? '1' : '0'))}"`);
+    const result = await thawBytes(resealed(Buffer.from(edited, 'latin1')), ['--module', example('progress')]);
+    expect(result.status).toBe(ExitCode.MODULE_MISMATCH);
+    expect(result.stderr.toString()).toMatch(new RegExp(`same program, but instrumented by wmig's transform version ${Number(older)}, and this wmig instruments with version ${version![1]}`));
+  });
+
+  test.skipIf(bundledWasmOpt() === null)('the same program instrumented by another Asyncify tool: the message names both', async () => {
+    const bare = join(work, 'bare-js.wmig');
+    const byBinaryenJs = { env: { WMIG_WASM_OPT: 'off' } };
+    const frozen = await wmig(['run', '--no-embed-module', '--freeze-at-call', '5', '--snapshot', bare, example('progress')], byBinaryenJs);
+    expect(frozen.status).toBe(ExitCode.FROZEN);
+    const other = await wmig(['thaw', '--module', example('progress'), bare]);
+    expect(other.status).toBe(ExitCode.MODULE_MISMATCH);
+    expect(other.stderr.toString()).toMatch(/same program and transform version, instrumented by another Asyncify tool \(binaryen\.js-\S+ then, wasm-opt-\S+ here\)/);
+    const same = await wmig(['thaw', '--module', example('progress'), bare], byBinaryenJs);
+    expect(same.status).toBe(0);
   });
 
   test('a missing snapshot file', async () => {

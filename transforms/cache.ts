@@ -21,6 +21,8 @@ export interface CachedInstrumentResult extends InstrumentResult {
   cached: boolean;
   /** The cache file holding the result; null when the input was already instrumented (nothing cached). */
   cachePath: string | null;
+  /** The Asyncify tool and version that made it (the cache key's part); null when the input was already instrumented. */
+  tool: string | null;
 }
 
 /** $WMIG_CACHE_DIR, else $XDG_CACHE_HOME/wmig, else ~/.cache/wmig. */
@@ -36,7 +38,7 @@ export function defaultCacheDir(): string {
  */
 export async function instrumentCached(wasm: Uint8Array, options: InstrumentCachedOptions = {}): Promise<CachedInstrumentResult> {
   const existing = inspect(wasm);
-  if (existing) return { wasm, info: existing, alreadyInstrumented: true, cached: false, cachePath: null };
+  if (existing) return { wasm, info: existing, alreadyInstrumented: true, cached: false, cachePath: null, tool: null };
 
   const digest = sha256Hex(wasm);
   const dir = options.cacheDir ?? defaultCacheDir();
@@ -46,13 +48,13 @@ export async function instrumentCached(wasm: Uint8Array, options: InstrumentCach
   const hit = readCacheEntry(cachePath, digest, options.preempt ?? false);
   if (hit) {
     options.onProgress?.('cache-hit');
-    return { ...hit, alreadyInstrumented: false, cached: true, cachePath };
+    return { ...hit, alreadyInstrumented: false, cached: true, cachePath, tool: backend.id };
   }
 
   const fresh = await asyncify(wasm, digest, { ...options, backend });
   options.onProgress?.('cache-write');
   writeAtomically(dir, cachePath, fresh.wasm);
-  return { ...fresh, alreadyInstrumented: false, cached: false, cachePath };
+  return { ...fresh, alreadyInstrumented: false, cached: false, cachePath, tool: backend.id };
 }
 
 /** A usable cache entry, or null for anything else (missing, unreadable, damaged, stale). */

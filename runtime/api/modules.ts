@@ -11,6 +11,8 @@ export interface LoadedModule {
   info: InstrumentInfo;
   compiled: WebAssembly.Module;
   name: string;
+  /** The Asyncify tool that instrumented it here (as instrumentCached names it); null when it came instrumented. */
+  tool: string | null;
 }
 
 export interface ModuleOptions {
@@ -49,17 +51,18 @@ export async function loadModule(source: string | Uint8Array, options: ModuleOpt
     }
     throw error;
   }
-  return fromInstrumented(result.wasm, name, result.info);
+  return fromInstrumented(result.wasm, name, result.info, result.tool);
 }
 
-/** Wraps bytes that must already be instrumented by wmig (e.g. embedded in a snapshot). */
-export function loadInstrumented(bytes: Uint8Array, name: string): LoadedModule {
+/** Wraps bytes that must already be instrumented by wmig (e.g. embedded in a snapshot, which may
+ * name the tool that made them). */
+export function loadInstrumented(bytes: Uint8Array, name: string, tool: string | null = null): LoadedModule {
   const info = readInstrumentInfo(bytes);
   if (!info) throw new WmigError('BAD_MODULE', `${name} is not a wmig-instrumented module`);
-  return fromInstrumented(bytes, name, info);
+  return fromInstrumented(bytes, name, info, tool);
 }
 
-function fromInstrumented(bytes: Uint8Array, name: string, info: InstrumentInfo): LoadedModule {
+function fromInstrumented(bytes: Uint8Array, name: string, info: InstrumentInfo, tool: string | null): LoadedModule {
   const digest = sha256Hex(bytes);
   let compiled = compiledByDigest.get(digest);
   if (!compiled) {
@@ -70,5 +73,5 @@ function fromInstrumented(bytes: Uint8Array, name: string, info: InstrumentInfo)
     }
     compiledByDigest.set(digest, compiled);
   }
-  return { bytes, digest, info, compiled, name };
+  return { bytes, digest, info, compiled, name, tool };
 }

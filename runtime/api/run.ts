@@ -74,11 +74,12 @@ export function isLoaded(value: unknown): value is LoadedModule {
   return typeof value === 'object' && value !== null && 'compiled' in value && 'info' in value;
 }
 
-export function moduleInit(loaded: LoadedModule): { module: WebAssembly.Module; info: LoadedModule['info']; moduleRef: ModuleRef } {
+export function moduleInit(loaded: LoadedModule): { module: WebAssembly.Module; info: LoadedModule['info']; moduleRef: ModuleRef; instrumentedBy: string | null } {
   return {
     module: loaded.compiled,
     info: loaded.info,
     moduleRef: { digest: loaded.digest, name: basename(loaded.name), bytes: loaded.bytes },
+    instrumentedBy: loaded.tool,
   };
 }
 

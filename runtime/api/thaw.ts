@@ -57,7 +57,8 @@ async function resolveModule(snapshot: Snapshot, options: ThawOptions): Promise<
   const { digest, name, bytes } = snapshot.module;
   let loaded: LoadedModule;
   if (bytes) {
-    loaded = loadInstrumented(bytes, name);
+    const { instrumentedBy } = snapshot.meta;
+    loaded = loadInstrumented(bytes, name, typeof instrumentedBy === 'string' ? instrumentedBy : null);
   } else if (options.module !== undefined) {
     // A plain module gets the instrumentation the frozen one had (older snapshots: the options').
     const { preempt, fastPaths } = snapshot.meta;
@@ -72,8 +73,22 @@ async function resolveModule(snapshot: Snapshot, options: ThawOptions): Promise<
   if (loaded.digest !== digest) {
     throw new WmigError(
       'MODULE_MISMATCH',
-      `the snapshot was taken from module ${name} (sha256 ${digest.slice(0, 16)}…), not ${loaded.name} (sha256 ${loaded.digest.slice(0, 16)}…)`,
+      `the snapshot was taken from module ${name} (sha256 ${digest.slice(0, 16)}…), not ${loaded.name} (sha256 ${loaded.digest.slice(0, 16)}…)${whyOtherBytes(snapshot.meta, loaded)}`,
     );
   }
   return loaded;
+}
+
+/** When --module is the same program, instrumented into other bytes: why, from what the snapshot recorded. */
+function whyOtherBytes(meta: Snapshot['meta'], loaded: LoadedModule): string {
+  if (meta.originalDigest !== loaded.info.originalDigest) return '';
+  const remedy = 'thaw with the instrumented module the process ran, or freeze with the module embedded (the default)';
+  const { transformVersion, instrumentedBy } = meta;
+  if (transformVersion !== loaded.info.transformVersion) {
+    const then = typeof transformVersion === 'number' ? `wmig's transform version ${transformVersion}` : 'an older wmig';
+    return `: the same program, but instrumented by ${then}, and this wmig instruments with version ${loaded.info.transformVersion}; ${remedy}`;
+  }
+  if (typeof instrumentedBy === 'string' && instrumentedBy === loaded.tool) return '';
+  const tools = typeof instrumentedBy === 'string' && loaded.tool ? ` (${instrumentedBy} then, ${loaded.tool} here)` : '';
+  return `: the same program and transform version, instrumented by another Asyncify tool${tools}; ${remedy}`;
 }

@@ -27,6 +27,8 @@ interface CommonInit {
   module: WebAssembly.Module;
   info: InstrumentInfo;
   moduleRef: ModuleRef;
+  /** The Asyncify tool that made the module, when known; snapshots record it. */
+  instrumentedBy: string | null;
   /** CONTROL_WORDS Int32 words: the freeze flag and the wake epoch (see FREEZE_FLAG, WAKE_EPOCH). */
   control: SharedArrayBuffer;
   requests: MessagePort;

@@ -90,6 +90,8 @@ function snapshotInput(guest: Guest, host: WasiHost, request: FreezeRequest): Sn
     meta: {
       wmigVersion: VERSION,
       originalDigest: init.info.originalDigest,
+      transformVersion: init.info.transformVersion,
+      ...(init.instrumentedBy ? { instrumentedBy: init.instrumentedBy } : {}),
       frozenAt: new Date().toISOString(),
       callCount: captured.callCount,
       reason: request.reason,

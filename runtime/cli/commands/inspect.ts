@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { inspectSnapshot, type SnapshotDescription as Description } from '../../index.js';
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const row = (label: string, value: string) => `${label.padEnd(16)}${value}`;
+const row = (label: string, value: string) => `${label.padEnd(15)} ${value}`;
 
 function summary(d: Description): string {
   const lines = [
