@@ -19,7 +19,7 @@ up_to_date() {
 
 # build_c SRC_DIR OUT_DIR: every SRC_DIR/*.c to OUT_DIR/<name>.wasm.
 # 1 MiB shadow stack (wasm-ld defaults to 64 KiB, too small for recursion.c);
-# drop the DWARF that Debian's wasi-libc carries but keep the name section.
+# drop the DWARF that Debian's wasi-libc carries (wasm-ld 14 drops the name section with it).
 # A program that includes setjmp.h gets wmig's setjmp/longjmp (examples/include/setjmp.h): LLVM's
 # Emscripten setjmp lowering, the runtime beside the header, and its table exported (for hosts other
 # than wmig: the benchmarks run such programs under node:wasi).

@@ -468,14 +468,6 @@ function prefixFD(r: Reader): void {
  */
 export function canReach(m: ScannedModule, roots: Set<number>): Set<number> {
   const callers = new Map<number, number[]>();
-  const bySig = new Map<string, number[]>();
-  for (const f of m.addressTaken) {
-    const fn = m.functions[f];
-    if (!fn) continue;
-    const list = bySig.get(fn.sig) ?? [];
-    list.push(f);
-    bySig.set(fn.sig, list);
-  }
   // Reverse edges: indirect ones go callee -> caller through the signature.
   const indirectCallers = new Map<string, number[]>();
   for (const fn of m.functions) {
