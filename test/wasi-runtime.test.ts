@@ -476,6 +476,34 @@ describe('pre-opened listening sockets (--listen)', () => {
     }
   });
 
+  test("a draining freeze gives up at its deadline by the guest thread's clock, even when the deadline's wake comes before it", async () => {
+    const io = stdioFiles();
+    let proc: WmigProcess | undefined;
+    try {
+      proc = await run(example('httpcounter'), { listen: ['127.0.0.1:0'], stdio: io.stdio, cacheDir: CACHE_DIR });
+      const lingering = await connectRaw(proc.listening[0]!);
+      await sleep(100);
+      // This thread's clock 200 ms ahead while freeze() sets the deadline: its timer then wakes the
+      // blocked guest 200 ms before the deadline by the guest thread's clock, and wakes it once.
+      const realNow = performance.now.bind(performance);
+      performance.now = () => realNow() + 200;
+      let refusing: Promise<unknown>;
+      try {
+        refusing = proc.freeze({ drainMs: 300 }).then(() => undefined, (e: unknown) => e);
+      } finally {
+        performance.now = realNow;
+      }
+      const refused = await Promise.race([refusing, sleep(5000).then(() => 'still draining after 5 s')]);
+      expect((refused as WmigError).kind).toBe('BUSY');
+      expect(proc.state).toBe('running');
+      lingering.socket.write('GET / HTTP/1.0\r\n\r\n');
+      expect(await lingering.ended).toMatch(/request 1\n$/);
+    } finally {
+      await proc?.kill();
+      io.close();
+    }
+  });
+
   test('poll_oneoff reports listener and connection readiness; accept/recv/send/shutdown on the connection; the rights each needs', async () => {
     const bridge = await SocketBridge.listen(['127.0.0.1:0']);
     const host = new WasiHost({ args: ['t'], env: [], mounts: [], sockets: bridge.init });

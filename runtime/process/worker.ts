@@ -48,7 +48,10 @@ const freezeSignal: FreezeSignal = {
   requested: () => Atomics.load(flag, FREEZE_FLAG) !== 0 && flagDue(),
   epoch: () => Atomics.load(flag, WAKE_EPOCH),
   sleep: (seen, ms = Infinity) => {
-    Atomics.wait(flag, WAKE_EPOCH, seen, ms);
+    // A draining freeze's deadline is for this thread to notice on its own clock: the main thread's
+    // wake at the deadline can come before it by this clock, and a check then would sleep for good.
+    const drainLeft = held?.drainUntil === undefined ? Infinity : Math.max(0, held.drainUntil - now()) + 1;
+    Atomics.wait(flag, WAKE_EPOCH, seen, Math.min(ms, drainLeft));
   },
 };
 
