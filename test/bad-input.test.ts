@@ -120,6 +120,22 @@ describe('bad snapshots are refused before the guest runs', () => {
   });
 });
 
+describe('what a snapshot records of its module', () => {
+  test('a thawed process records the transform version and tool of its module again', async () => {
+    const first = join(work, 'first.wmig');
+    const second = join(work, 'second.wmig');
+    expect((await wmig(['run', '--freeze-at-call', '5', '--snapshot', first, example('progress')])).status).toBe(ExitCode.FROZEN);
+    expect((await wmig(['thaw', '--freeze-at-call', '8', '--snapshot', second, first])).status).toBe(ExitCode.FROZEN);
+    const recorded = (file: string) => {
+      const meta = readFileSync(file).toString('latin1');
+      return [/"transformVersion":(\d+)/.exec(meta)?.[1], /"instrumentedBy":"([^"]+)"/.exec(meta)?.[1]];
+    };
+    expect(recorded(first)[0]).toMatch(/^\d+$/);
+    expect(recorded(first)[1]).toMatch(/^(wasm-opt|binaryen\.js)-/);
+    expect(recorded(second)).toEqual(recorded(first));
+  });
+});
+
 describe('bad command lines', () => {
   test('an unknown flag', async () => {
     const result = await wmig(['run', '--no-such-flag', example('progress')]);

@@ -11,7 +11,7 @@ export interface LoadedModule {
   info: InstrumentInfo;
   compiled: WebAssembly.Module;
   name: string;
-  /** The Asyncify tool that instrumented it here (as instrumentCached names it); null when it came instrumented. */
+  /** The Asyncify tool that instrumented it (as instrumentCached names it: here, or as the snapshot it came from recorded); null when unknown. */
   tool: string | null;
 }
 
@@ -54,12 +54,11 @@ export async function loadModule(source: string | Uint8Array, options: ModuleOpt
   return fromInstrumented(result.wasm, name, result.info, result.tool);
 }
 
-/** Wraps bytes that must already be instrumented by wmig (e.g. embedded in a snapshot, which may
- * name the tool that made them). */
-export function loadInstrumented(bytes: Uint8Array, name: string, tool: string | null = null): LoadedModule {
+/** Wraps bytes that must already be instrumented by wmig (e.g. embedded in a snapshot). */
+export function loadInstrumented(bytes: Uint8Array, name: string): LoadedModule {
   const info = readInstrumentInfo(bytes);
   if (!info) throw new WmigError('BAD_MODULE', `${name} is not a wmig-instrumented module`);
-  return fromInstrumented(bytes, name, info, tool);
+  return fromInstrumented(bytes, name, info, null);
 }
 
 function fromInstrumented(bytes: Uint8Array, name: string, info: InstrumentInfo, tool: string | null): LoadedModule {

@@ -57,8 +57,7 @@ async function resolveModule(snapshot: Snapshot, options: ThawOptions): Promise<
   const { digest, name, bytes } = snapshot.module;
   let loaded: LoadedModule;
   if (bytes) {
-    const { instrumentedBy } = snapshot.meta;
-    loaded = loadInstrumented(bytes, name, typeof instrumentedBy === 'string' ? instrumentedBy : null);
+    loaded = loadInstrumented(bytes, name);
   } else if (options.module !== undefined) {
     // A plain module gets the instrumentation the frozen one had (older snapshots: the options').
     const { preempt, fastPaths } = snapshot.meta;
@@ -76,7 +75,9 @@ async function resolveModule(snapshot: Snapshot, options: ThawOptions): Promise<
       `the snapshot was taken from module ${name} (sha256 ${digest.slice(0, 16)}…), not ${loaded.name} (sha256 ${loaded.digest.slice(0, 16)}…)${whyOtherBytes(snapshot.meta, loaded)}`,
     );
   }
-  return loaded;
+  // The very module the snapshot ran: the tool it recorded made it (the next freeze records it again).
+  const { instrumentedBy } = snapshot.meta;
+  return loaded.tool === null && typeof instrumentedBy === 'string' ? { ...loaded, tool: instrumentedBy } : loaded;
 }
 
 /** When --module is the same program, instrumented into other bytes: why, from what the snapshot recorded. */

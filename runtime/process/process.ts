@@ -178,7 +178,8 @@ export class WmigProcess extends EventEmitter {
     if (drainMs > 0 && this.#sockets) {
       const sockets = this.#sockets;
       sockets.hold();
-      // A guest blocked on an open connection checks again at the deadline, and gives up draining.
+      // Wakes a guest blocked on an open connection at the deadline, so it gives up draining at once
+      // (its own sleep is bounded by the deadline too: this wake may come early by its clock).
       const deadline = setTimeout(() => wake(this.#flag), drainMs);
       const drained = () => {
         clearTimeout(deadline);
