@@ -178,13 +178,8 @@ export class WmigProcess extends EventEmitter {
     if (drainMs > 0 && this.#sockets) {
       const sockets = this.#sockets;
       sockets.hold();
-      // Wakes a guest blocked on an open connection at the deadline, so it gives up draining at once
-      // (its own sleep is bounded by the deadline too: this wake may come early by its clock).
-      const deadline = setTimeout(() => wake(this.#flag), drainMs);
-      const drained = () => {
-        clearTimeout(deadline);
-        sockets.release();
-      };
+      // The guest ends the drain at drainUntil by its own clock (its sleeps are bounded by it).
+      const drained = () => sockets.release();
       done.then(drained, drained);
     }
     // The message must be queued before the flag is raised: the worker reads it synchronously.

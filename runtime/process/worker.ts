@@ -48,8 +48,8 @@ const freezeSignal: FreezeSignal = {
   requested: () => Atomics.load(flag, FREEZE_FLAG) !== 0 && flagDue(),
   epoch: () => Atomics.load(flag, WAKE_EPOCH),
   sleep: (seen, ms = Infinity) => {
-    // A draining freeze's deadline is for this thread to notice on its own clock: the main thread's
-    // wake at the deadline can come before it by this clock, and a check then would sleep for good.
+    // A draining freeze ends at its deadline, which only this thread watches (on its own clock: a
+    // wake from the main thread's timer could come before it by this clock, and sleep on for good).
     const drainLeft = held?.drainUntil === undefined ? Infinity : Math.max(0, held.drainUntil - now()) + 1;
     Atomics.wait(flag, WAKE_EPOCH, seen, Math.min(ms, drainLeft));
   },
