@@ -36,6 +36,19 @@ export function resolveGuestPath(base: string, path: string): ResolvedPath {
   return { rel: parts.join('/'), trailingSlash: path.endsWith('/') };
 }
 
+/**
+ * Whether `rel` is what resolveGuestPath returns and the backends expect: "" or plain names joined
+ * by single slashes (no ".", "..", empty name or NUL). For paths from outside, such as a snapshot.
+ */
+export function isNormalizedRel(rel: string): boolean {
+  return rel === '' || rel.split('/').every(isEntryName);
+}
+
+/** A name a directory can hold: not empty, ".", "..", and without "/" or NUL. */
+export function isEntryName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+}
+
 export function parentOf(rel: string): string {
   const i = rel.lastIndexOf('/');
   return i < 0 ? '' : rel.slice(0, i);

@@ -24,7 +24,14 @@ export function sockCalls(cx: HostContext): CallTable {
       const nonblocking = (h.fdflags & FDFLAGS.NONBLOCK) !== 0;
       const conn = cx.sockets!.accept(cx, h, nonblocking);
       const s: SocketHandle = { kind: 'socket', conn, fdflags: flags & FDFLAGS.NONBLOCK, rightsBase: RIGHTS_SOCKET, rightsInheriting: 0n };
-      mem.putU32(u32(out), table.add(s));
+      let accepted: number;
+      try {
+        accepted = table.add(s);
+      } catch (e) {
+        conn.close(); // MFILE: the connection has no fd to reach the guest through
+        throw e;
+      }
+      mem.putU32(u32(out), accepted);
       return ERRNO.SUCCESS;
     },
     sock_recv: (fd: number, iovs: number, count: number, riFlags: number, outLen: number, outFlags: number) => {

@@ -67,6 +67,12 @@ export interface SocketHandle extends HandleBase {
 
 export type Handle = StdioHandle | DirHandle | FileHandle | ListenerHandle | SocketHandle;
 
+/**
+ * Guest fds are below this (Linux's default nr_open). The table is an array indexed by fd, so a
+ * bound keeps a snapshot's fd numbers from making it huge; the guest gets MFILE past it.
+ */
+export const MAX_FDS = 1 << 20;
+
 export class HandleTable {
   /** Indexed by fd, undefined where an fd is free: an array lookup is cheaper than a Map's on every call. */
   private readonly handles: (Handle | undefined)[] = [];
@@ -107,6 +113,7 @@ export class HandleTable {
   add(h: Handle): number {
     let fd = 0;
     while (this.handles[fd] !== undefined) fd++;
+    if (fd >= MAX_FDS) throw new WasiError(ERRNO.MFILE, `${MAX_FDS} fds open`);
     this.handles[fd] = h;
     return fd;
   }

@@ -1,6 +1,8 @@
 /** The WASI host's part of a snapshot: its JSON shape, and validation of untrusted input. */
 import { WmigError } from '../errors.js';
 import type { MemFsImage, MemNodeImage } from '../vfs/memfs.js';
+import { isNormalizedRel } from '../vfs/path.js';
+import { MAX_FDS } from './handles.js';
 
 export const HOST_STATE_VERSION = 1;
 
@@ -71,8 +73,10 @@ function checkMemfs(m: unknown, where: string): void {
 }
 
 function checkHandle(h: unknown, mounts: Set<string>): void {
-  check(isObj(h) && isNat(h.fd) && isNat(h.fdflags) && isU64Str(h.rightsBase) && isU64Str(h.rightsInheriting), 'handle');
+  check(isObj(h) && isNat(h.fd), 'handle');
   const where = `fd ${h.fd}`;
+  check(h.fd < MAX_FDS, `${where}: not below ${MAX_FDS}`);
+  check(isNat(h.fdflags) && isU64Str(h.rightsBase) && isU64Str(h.rightsInheriting), `${where}: flags or rights`);
   if (h.kind === 'stdio') {
     check((h.stream === 0 || h.stream === 1 || h.stream === 2) && isNat(h.offset), `${where}: stdio`);
     check(h.pending === undefined || isStr(h.pending), `${where}: stdio pending`);
@@ -84,6 +88,8 @@ function checkHandle(h: unknown, mounts: Set<string>): void {
   }
   check(h.kind === 'preopen' || h.kind === 'dir' || h.kind === 'file', `${where}: kind`);
   check(isStr(h.mount) && mounts.has(h.mount) && isStr(h.path), `${where}: mount/path`);
+  // Backends take paths as resolveGuestPath makes them: a ".." here would name the mount's parent.
+  check(h.kind === 'preopen' ? h.path === '' : isNormalizedRel(h.path), `${where}: path ${JSON.stringify(h.path)} is not a normalized path in its mount`);
   if (h.kind === 'file') check(isNat(h.offset) && isU64Str(h.ino), `${where}: file offset/ino`);
 }
 
