@@ -1,13 +1,28 @@
 /** Migration beyond a single freeze: generations, leave-running, freeze by PID or timer, re-binding. */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { controlSocketPath } from '../dist/runtime/cli/control.js';
 import { ExitCode, migrate, run, thaw } from '../dist/runtime/index.js';
 import { EXAMPLES, oracle, runFlags } from './helpers/examples.js';
 import { CACHE_DIR, copyDir, dirContents, example, tempDir, WMIG, wmig } from './helpers/wmig.js';
 
 const progress = EXAMPLES.find((c) => c.name === 'progress')!;
+
+/** Sends `raw` as is to a control socket and returns the reply. */
+function rawControl(path: string, raw: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path, () => socket.write(raw));
+    let reply = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (reply += chunk));
+    socket.on('end', () => resolve(reply));
+    socket.on('error', reject);
+  });
+}
 const fileio = EXAMPLES.find((c) => c.name === 'fileio')!;
 
 describe('a chain of 10 freeze/thaw generations', () => {
@@ -148,6 +163,41 @@ describe('freezing a running process from outside', () => {
       expect(freeze.status, freeze.stderr.toString()).toBe(0);
       expect(freeze.stdout.toString()).toMatch(/frozen before call \d+/);
     });
+  });
+
+  test('malformed control requests get an error reply and the process runs on to a good freeze', async () => {
+    await runAndFreeze(async (pid, snapshot) => {
+      const path = controlSocketPath(pid);
+      const tooLong = `{"op":"freeze","snapshot":"${'x'.repeat(70_000)}`;
+      for (const raw of ['garbage\n', '{"op":"freeze"}\n', '{"op":"freeze","leaveRunning":false,"drainMs":-1}\n', '[]\n', tooLong]) {
+        const reply = JSON.parse(await rawControl(path, raw)) as { ok: boolean; kind: string; message: string };
+        expect(reply, raw.slice(0, 40)).toMatchObject({ ok: false, kind: 'USAGE' });
+      }
+      const freeze = await wmig(['freeze', String(pid), '--snapshot', snapshot]);
+      expect(freeze.status, freeze.stderr.toString()).toBe(0);
+    });
+  });
+
+  test('a control socket directory that others can use is refused', async () => {
+    const tmp = tempDir();
+    const shared = join(tmp, `wmig-${userInfo().uid}`);
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    const result = await wmig(['run', example('argsenv')], { env: { TMPDIR: tmp, XDG_RUNTIME_DIR: '' } });
+    expect(result.status).toBe(ExitCode.CANT_WRITE);
+    expect(result.stderr.toString()).toMatch(/control socket directory .* is not private to this user/);
+    expect(result.stdout.length).toBe(0);
+  });
+
+  test('a process ended by a signal removes its control socket and ends by that signal', async () => {
+    const child = spawn(process.execPath, [WMIG, 'run', example('sleeper'), '60000'], { env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR } });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    const socket = controlSocketPath(child.pid!);
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve())); // sleeping now
+    expect(existsSync(socket)).toBe(true);
+    child.kill('SIGTERM');
+    expect(await ended).toBe('SIGTERM');
+    expect(existsSync(socket)).toBe(false);
   });
 
   test('--freeze-after MS freezes mid-run', async () => {

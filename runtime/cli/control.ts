@@ -3,7 +3,7 @@
  * a Unix socket at $XDG_RUNTIME_DIR/wmig/<pid>.sock (or <tmpdir>/wmig-<uid>/<pid>.sock), one JSON
  * request and one JSON reply per connection.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,25 @@ export interface ControlRequest {
   leaveRunning: boolean;
   /** FreezeOptions.drainMs. */
   drainMs?: number;
+}
+
+/** A request is one line; a client that sends more without a newline is cut off. */
+const MAX_REQUEST_CHARS = 64 * 1024;
+
+/** The request on one line, checked: a malformed one is answered with an error, the process runs on. */
+export function parseControlRequest(line: string): ControlRequest {
+  let x: unknown;
+  try {
+    x = JSON.parse(line);
+  } catch {
+    throw new WmigError('USAGE', 'control request is not JSON');
+  }
+  const r = x as Partial<Record<keyof ControlRequest, unknown>>;
+  const ok = typeof x === 'object' && x !== null && r.op === 'freeze' && typeof r.leaveRunning === 'boolean'
+    && (r.snapshot === undefined || (typeof r.snapshot === 'string' && r.snapshot !== ''))
+    && (r.drainMs === undefined || (typeof r.drainMs === 'number' && Number.isFinite(r.drainMs) && r.drainMs >= 0));
+  if (!ok) throw new WmigError('USAGE', 'control request is not {"op":"freeze","leaveRunning":bool,"snapshot"?:path,"drainMs"?:ms}');
+  return x as ControlRequest;
 }
 
 export type ControlReply =
@@ -34,15 +53,30 @@ export function controlSocketPath(pid: number): string {
  */
 export async function serveControl(process_: Promise<WmigProcess>, defaultSnapshot: string): Promise<Server> {
   const path = controlSocketPath(process.pid);
-  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  makePrivateDir(join(path, '..'));
   rmSync(path, { force: true });
   const server = createServer((socket) => {
     let input = '';
     socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
+    const reply = (r: ControlReply) => socket.end(`${JSON.stringify(r)}\n`);
+    const failure = (error: Error): ControlReply => ({
+      ok: false,
+      kind: error instanceof WmigError ? error.kind : 'INTERNAL',
+      message: error.message,
+    });
+    const onData = (chunk: string) => {
       input += chunk;
-      if (!input.includes('\n')) return;
-      const request = JSON.parse(input) as ControlRequest;
+      const newline = input.indexOf('\n');
+      if (newline < 0 && input.length <= MAX_REQUEST_CHARS) return;
+      socket.off('data', onData); // one request per connection
+      let request: ControlRequest;
+      try {
+        if (newline < 0) throw new WmigError('USAGE', `control request longer than ${MAX_REQUEST_CHARS} characters`);
+        request = parseControlRequest(input.slice(0, newline));
+      } catch (error) {
+        reply(failure(error as Error));
+        return;
+      }
       const snapshot = request.snapshot ?? defaultSnapshot;
       process_
         .then((proc) => proc.freeze({ path: snapshot, leaveRunning: request.leaveRunning, drainMs: request.drainMs, reason: 'wmig freeze' }))
@@ -53,13 +87,10 @@ export async function serveControl(process_: Promise<WmigProcess>, defaultSnapsh
           callNumber: report.callNumber,
           leftRunning: report.leftRunning,
         }))
-        .catch((error: Error): ControlReply => ({
-          ok: false,
-          kind: error instanceof WmigError ? error.kind : 'INTERNAL',
-          message: error.message,
-        }))
-        .then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
-    });
+        .catch(failure)
+        .then(reply);
+    };
+    socket.on('data', onData);
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve, reject) => {
@@ -76,7 +107,28 @@ export async function serveControl(process_: Promise<WmigProcess>, defaultSnapsh
   };
   void process_.then((proc) => proc.result).finally(cleanup).catch(() => {});
   process.once('exit', () => rmSync(path, { force: true }));
+  // A signal's default action ends the process with no 'exit' event, leaving the socket behind:
+  // remove it, then die of the signal as before (the listener is gone by then).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      rmSync(path, { force: true });
+      process.kill(process.pid, signal);
+    });
+  }
   return server;
+}
+
+/**
+ * Whoever can reach the socket can freeze the process and have it write a snapshot anywhere it may
+ * write: the directory must be this user's alone. (mkdir does not change an existing one, which
+ * someone else may have made first, e.g. in a shared /tmp.)
+ */
+function makePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== process.getuid!() || (st.mode & 0o077) !== 0) {
+    throw new WmigError('CANT_WRITE', `control socket directory ${dir} is not private to this user (it must be a directory of uid ${process.getuid!()} with mode 0700); remove it, or set XDG_RUNTIME_DIR`);
+  }
 }
 
 /** Sends one request to the wmig process `pid` and waits for its reply. */
