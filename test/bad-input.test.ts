@@ -4,7 +4,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { xxh3 } from '@node-rs/xxhash';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { ExitCode } from '../dist/runtime/index.js';
+import { decodeSnapshot, ExitCode, snapshotBytes } from '../dist/runtime/index.js';
 import { bundledWasmOpt } from '../dist/transforms/wasm-opt.js';
 import { example, tempDir, wmig } from './helpers/wmig.js';
 
@@ -117,6 +117,42 @@ describe('bad snapshots are refused before the guest runs', () => {
     const result = await wmig(['thaw', join(work, 'nope.wmig')]);
     expect(result.status).toBe(ExitCode.NO_INPUT);
     expect(result.stderr.toString()).toMatch(/not found/);
+  });
+});
+
+describe('strings from a snapshot cannot drive the terminal', () => {
+  const ESCAPES = 'x\u001b]0;title\u0007\u001b[2J\rover\nhandle          {"fake":true}';
+
+  /** `good` with its META reason replaced (and, given a host path, a mount of it added). */
+  function crafted(reason: string, hostPath?: string): Uint8Array {
+    const s = decodeSnapshot(good);
+    const memory = new Uint8Array(s.memory.pageCount * 65536);
+    for (const p of s.memory.pages) memory.set(p.data, p.index * 65536);
+    const host = s.host as { mounts: object[] };
+    if (hostPath !== undefined) host.mounts.push({ guestPath: '/d', kind: 'host', hostPath, readOnly: false });
+    return snapshotBytes({ ...s, memory: { bytes: memory }, meta: { ...s.meta, reason } });
+  }
+
+  test('wmig inspect shows control characters escaped, one line per field', async () => {
+    const plainPath = join(work, 'plain-reason.wmig');
+    writeFileSync(plainPath, crafted('plain'));
+    const plain = await wmig(['inspect', plainPath]);
+    const path = join(work, 'escapes.wmig');
+    writeFileSync(path, crafted(ESCAPES));
+    const shown = await wmig(['inspect', path]);
+    expect(shown.status).toBe(0);
+    const out = shown.stdout.toString();
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(out).toContain('reason          x\\u001b]0;title\\u0007\\u001b[2J\\u000dover\\u000ahandle');
+    expect(out.split('\n').length).toBe(plain.stdout.toString().split('\n').length);
+  });
+
+  test('an error message naming a host path from the snapshot shows it escaped', async () => {
+    const result = await thawBytes(crafted('r', `/nonexistent-${ESCAPES}`));
+    expect(result.status).toBe(ExitCode.REBIND_FAILED);
+    const err = result.stderr.toString();
+    expect(err).toContain('host directory /nonexistent-x\\u001b]0;title');
+    expect(err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 });
 

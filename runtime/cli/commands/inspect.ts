@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { inspectSnapshot, type SnapshotDescription as Description } from '../../index.js';
+import { printable } from '../say.js';
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const row = (label: string, value: string) => `${label.padEnd(15)} ${value}`;
+const row = (label: string, value: string) => `${label.padEnd(15)} ${printable(value)}`;
 
 function summary(d: Description): string {
   const lines = [
