@@ -1,6 +1,7 @@
 // fileio: state = open files. Several FILE* streams and a raw fd stay open
 // across many WASI calls, with reads, writes, seeks, overwrites and appends,
-// so a thawed run must restore every descriptor and its file offset.
+// so a thawed run must restore every descriptor and its file offset; last, a
+// scratch file is used after it was unlinked.
 // An in-memory copy of log.txt is kept and every read is checked against it.
 // Leaves log.txt and second.txt behind in the directory for comparison.
 //
@@ -138,6 +139,21 @@ int main(int argc, char **argv) {
   }
   if (close(fd) != 0 || fclose(reader) != 0 || fclose(second) != 0 || fclose(log) != 0)
     die("close");
+
+  // 10. A scratch file unlinked while still open (the tmpfile pattern): no name is
+  //     left to re-open it by, so a migration must carry its bytes.
+  char scratchpath[512];
+  snprintf(scratchpath, sizeof scratchpath, "%s/scratch.tmp", dir);
+  FILE *scratch = fopen(scratchpath, "w+");
+  if (!scratch) die(scratchpath);
+  if (unlink(scratchpath) != 0) die("unlink");
+  expect_len = 0;
+  for (int i = 0; i < 4; i++) {
+    if (fseek(scratch, 0, SEEK_END) != 0) die("fseek");
+    put_record(scratch, expect_len, i, (uint32_t)i * 7919u);
+    verify(scratch, "scratch");
+  }
+  if (fclose(scratch) != 0) die("close");
   printf("done\n");
   fflush(stdout);
   return 0;

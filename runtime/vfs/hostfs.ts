@@ -7,6 +7,7 @@
 // The calls every open, read and write makes are imported by name: a lookup on the fs module
 // object is a generic property lookup (~10 ns a call).
 import fs, { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import nodePath from 'node:path';
 import { ERRNO, FILETYPE, type Filestat } from '../wasi/defs.js';
 import { WasiError, nodeErrorCode } from '../wasi/errno.js';
@@ -200,6 +201,28 @@ export class HostFs implements Backend {
     if (p !== this.root && !p.startsWith(this.rootPrefix)) {
       throw new WasiError(ERRNO.NOTCAPABLE, `path leaves the mount: ${rel}`);
     }
+  }
+}
+
+/**
+ * A host file that no directory names, holding `contents`: how a file the guest had open after
+ * unlinking it comes back after a thaw (its bytes travel in the snapshot). Made in a fresh
+ * private directory under the OS temp dir, which is removed again at once with the name.
+ */
+export function unlinkedHostFile(contents: Uint8Array): FileIO {
+  const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'wmig-unlinked-'));
+  const file = nodePath.join(dir, 'f');
+  const fd = openSync(file, O_RDWR | O_CREAT | O_EXCL, 0o600);
+  try {
+    fs.unlinkSync(file);
+    fs.rmdirSync(dir);
+    const io = new HostFile(fd);
+    io.pwrite(contents, 0, contents.length, 0);
+    return io;
+  } catch (e) {
+    closeSync(fd);
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
 }
 

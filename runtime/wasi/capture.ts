@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
 import { WmigError } from '../errors.js';
-import type { Backend } from '../vfs/backend.js';
-import { HostFs } from '../vfs/hostfs.js';
+import type { Backend, FileIO } from '../vfs/backend.js';
+import { HostFs, unlinkedHostFile } from '../vfs/hostfs.js';
 import { MemFs } from '../vfs/memfs.js';
 import { accessOf } from './calls-path.js';
 import { DeterministicClock, VirtualClock } from './clock.js';
@@ -22,6 +22,18 @@ import { HOST_STATE_VERSION, parseHostState, type HandleState, type HostState, t
 import type { HostCapture, MountSpec, StdioSpec, WasiConfig, WasiRestoreOptions } from './types.js';
 
 export const DEFAULT_STDIO: StdioSpec = { stdin: 0, stdout: 1, stderr: 2 };
+
+/** A file's bytes, up to `size` (fewer if it is shorter by then). */
+function readWhole(io: FileIO, size: bigint): Uint8Array {
+  const data = new Uint8Array(Number(size));
+  let at = 0;
+  while (at < data.length) {
+    const n = io.pread(data, at, data.length - at, at);
+    if (n === 0) break;
+    at += n;
+  }
+  return data.subarray(0, at);
+}
 
 /** Copies a directory tree between backends (carried mounts: host → memfs at freeze, back on thaw). */
 function copyTree(from: Backend, to: Backend, rel = ''): void {
@@ -40,14 +52,8 @@ function copyTree(from: Backend, to: Backend, rel = ''): void {
       if (src.kind !== 'file' || dst.kind !== 'file') throw new WasiError(ERRNO.ISDIR, p);
       try {
         const st = src.io.stat();
-        const data = new Uint8Array(Number(st.size));
-        let at = 0;
-        while (at < data.length) {
-          const n = src.io.pread(data, at, data.length - at, at);
-          if (n === 0) break;
-          at += n;
-        }
-        dst.io.pwrite(data, 0, at, 0);
+        const data = readWhole(src.io, st.size);
+        dst.io.pwrite(data, 0, data.length, 0);
         dst.io.setTimes(st.atim, st.mtim);
       } finally {
         src.io.close();
@@ -103,8 +109,13 @@ export function captureHost(cx: HostContext): HostCapture {
       case 'preopen':
       case 'dir':
         return { ...base, kind: h.kind, mount: h.mount.spec.guestPath, path: h.rel };
-      case 'file':
-        return { ...base, kind: 'file', mount: h.mount.spec.guestPath, path: h.rel, offset: h.offset, ino: String(h.io.stat().ino) };
+      case 'file': {
+        const st = h.io.stat();
+        // A host file unlinked while open has no name to re-open on thaw: its bytes travel instead.
+        // (A memfs keeps it by inode in its image.)
+        const unlinked = st.nlink === 0n && !(h.mount.backend instanceof MemFs) ? { unlinked: files.push(readWhole(h.io, st.size)) - 1 } : {};
+        return { ...base, kind: 'file', mount: h.mount.spec.guestPath, path: h.rel, offset: h.offset, ino: String(st.ino), ...unlinked };
+      }
       case 'listener':
         return { ...base, kind: 'listener', address: h.address };
       case 'socket':
@@ -209,7 +220,7 @@ export function restoreParts(host: unknown, files: Uint8Array[], options: WasiRe
   }
   const table = new HandleTable();
   try {
-    for (const h of state.handles) table.set(h.fd, rebindHandle(h, mounts, stdio, listenerFds, addresses));
+    for (const h of state.handles) table.set(h.fd, rebindHandle(h, mounts, stdio, listenerFds, addresses, files));
   } catch (e) {
     table.closeAll();
     throw e;
@@ -267,7 +278,7 @@ function rebindMount(m: MountState, override: MountSpec | undefined, files: Uint
   return { spec: { guestPath: m.guestPath, kind: 'host', hostPath, readOnly, ...(m.carry ? { carry: true } : {}) }, backend };
 }
 
-function rebindHandle(h: HandleState, mounts: Map<string, Mount>, stdio: StdioSpec, listenerFds: number[], addresses: string[]): Handle {
+function rebindHandle(h: HandleState, mounts: Map<string, Mount>, stdio: StdioSpec, listenerFds: number[], addresses: string[], files: Uint8Array[]): Handle {
   const rights = { fdflags: h.fdflags, rightsBase: BigInt(h.rightsBase), rightsInheriting: BigInt(h.rightsInheriting) };
   if (h.kind === 'stdio') {
     const hostFd = [stdio.stdin, stdio.stdout, stdio.stderr][h.stream]!;
@@ -295,6 +306,12 @@ function rebindHandle(h: HandleState, mounts: Map<string, Mount>, stdio: StdioSp
   if (h.kind !== 'file') {
     if (attempt(() => mount.backend.stat(h.path, true)).filetype !== FILETYPE.DIRECTORY) throw fail('is not a directory on this machine');
     return { kind: h.kind, mount, rel: h.path, ...rights };
+  }
+  if (h.unlinked !== undefined) {
+    const contents = files[h.unlinked];
+    if (contents === undefined) throw new WmigError('CORRUPT_SNAPSHOT', `fd ${h.fd}: file blob ${h.unlinked} missing`);
+    const io = attempt(() => unlinkedHostFile(contents));
+    return { kind: 'file', mount, rel: h.path, offset: h.offset, io, mayBeDirectory: false, ...rights };
   }
   const { read, write } = accessOf(rights.rightsBase, h.fdflags);
   if (write && mount.spec.readOnly) throw fail(`open for writing but mount ${h.mount} is read-only here`);
