@@ -108,6 +108,27 @@ describe.each(backends)('file operations on %s', (_name, mount) => {
     expect(g.readdir(3).map((e) => e.name)).toEqual(['.', '..', 'moved']);
   });
 
+  it('handles follow a rename, as fds do on Linux: a directory opened before, a file across a thaw', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    g.ok('path_create_directory', 3, ...g.str('d'));
+    g.write(g.open(3, 'd/x', OFLAGS.CREAT), 'in d');
+    const dfd = g.open(3, 'd', OFLAGS.DIRECTORY);
+    const ffd = g.open(3, 'a', OFLAGS.CREAT);
+    g.write(ffd, 'original');
+    g.ok('path_rename', 3, ...g.str('d'), 3, ...g.str('e', 2048));
+    expect(g.read(g.open(dfd, 'x'), 100)).toBe('in d'); // e/x
+    expect(g.tryOpen(dfd, 'y', OFLAGS.CREAT)).toBe(ERRNO.SUCCESS);
+    expect(g.readdir(3).map((e) => e.name)).toEqual(['.', '..', 'a', 'e']);
+    // The file is renamed and its old name given to another: the handle still means the first.
+    g.ok('path_rename', 3, ...g.str('a'), 3, ...g.str('b', 2048));
+    g.write(g.open(3, 'a', OFLAGS.CREAT), 'impostor');
+    const { host, files } = roundTrip(g.host);
+    const g2 = new Guest(restore(host, files));
+    g2.seek(ffd, 0n, WHENCE.SET);
+    expect(g2.read(ffd, 100)).toBe('original');
+    expect(g2.read(g2.open(dfd, 'x'), 100)).toBe('in d');
+  });
+
   it('reports open errors with their errno', () => {
     const g = new Guest(makeHost({ mounts: [mount()] }));
     g.ok('fd_close', g.open(3, 'f', OFLAGS.CREAT));
@@ -522,10 +543,30 @@ describe('capture and restore', () => {
     g2.write(fd, '+more');
     g2.seek(fd, 0n, WHENCE.SET);
     expect(g2.read(fd, 100)).toBe('scratc+morea');
-    expect(g2.host.capture().host).toMatchObject({ handles: expect.arrayContaining([expect.objectContaining({ fd, unlinked: 0 })]) });
+    expect(g2.host.capture().host).toMatchObject({ handles: expect.arrayContaining([expect.objectContaining({ fd, detached: 0 })]) });
     expect(fs.readdirSync(dest)).toEqual([]);
     // The source's file is its own: unchanged by the restored one.
     expect(g.read(fd, 100)).toBe('ratch data');
+  });
+
+  it('a host file moved or replaced by another process travels as its bytes', () => {
+    const src = tmpDir();
+    const g = new Guest(makeHost({ mounts: [{ guestPath: '/h', kind: 'host', hostPath: src }] }));
+    const moved = g.open(3, 'moved', OFLAGS.CREAT);
+    g.write(moved, 'moved away');
+    const kept = g.open(3, 'kept', OFLAGS.CREAT);
+    g.write(kept, 'still here');
+    fs.renameSync(path.join(src, 'moved'), path.join(src, 'elsewhere'));
+    fs.writeFileSync(path.join(src, 'moved'), 'a stranger');
+    const { host, files } = roundTrip(g.host);
+    const handles = (host as { handles: { fd: number; detached?: number }[] }).handles;
+    expect(handles.find((h) => h.fd === moved)!.detached).toBe(0);
+    expect(handles.find((h) => h.fd === kept)!.detached).toBeUndefined();
+    const g2 = new Guest(restore(host, files));
+    g2.seek(moved, 0n, WHENCE.SET);
+    expect(g2.read(moved, 100)).toBe('moved away');
+    g2.seek(kept, 0n, WHENCE.SET);
+    expect(g2.read(kept, 100)).toBe('still here');
   });
 
   it('a read-only mount re-bound from the snapshot still refuses writes', () => {

@@ -205,12 +205,12 @@ export class HostFs implements Backend {
 }
 
 /**
- * A host file that no directory names, holding `contents`: how a file the guest had open after
- * unlinking it comes back after a thaw (its bytes travel in the snapshot). Made in a fresh
- * private directory under the OS temp dir, which is removed again at once with the name.
+ * A host file that no directory names, holding `contents`: how a file the guest had open but no
+ * name led to any more (unlinked, moved away) comes back after a thaw (its bytes travel in the
+ * snapshot). Made in a fresh private directory under the OS temp dir, removed again at once.
  */
-export function unlinkedHostFile(contents: Uint8Array): FileIO {
-  const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'wmig-unlinked-'));
+export function namelessHostFile(contents: Uint8Array): FileIO {
+  const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'wmig-nameless-'));
   const file = nodePath.join(dir, 'f');
   const fd = openSync(file, O_RDWR | O_CREAT | O_EXCL, 0o600);
   try {

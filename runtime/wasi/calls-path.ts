@@ -64,7 +64,7 @@ export function pathCalls(cx: HostContext): CallTable {
     const from = cx.path(fromFd, needs.from, u32(fromPtr), fromLen >>> 0);
     const to = cx.path(toFd, needs.to, u32(toPtr), toLen >>> 0);
     if (from.dir.mount !== to.dir.mount) return null;
-    return { backend: from.backend, from: from.rel, to: to.rel };
+    return { mount: from.dir.mount, backend: from.backend, from: from.rel, to: to.rel };
   };
   return {
     path_create_directory: (fd: number, ptr: number, len: number) => {
@@ -112,6 +112,7 @@ export function pathCalls(cx: HostContext): CallTable {
       const paths = pair(NEEDS.path_rename, fd, oldPtr, oldLen, newFd, newPtr, newLen);
       if (paths === null) return ERRNO.XDEV;
       paths.backend.rename(paths.from, paths.to);
+      cx.table.rebase(paths.mount, paths.from, paths.to);
       return ok;
     },
     path_symlink: (oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number) => {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import nodePath from 'node:path';
 import { WmigError } from '../errors.js';
 import type { Backend, FileIO } from '../vfs/backend.js';
-import { HostFs, unlinkedHostFile } from '../vfs/hostfs.js';
+import { HostFs, namelessHostFile } from '../vfs/hostfs.js';
 import { MemFs } from '../vfs/memfs.js';
 import { accessOf } from './calls-path.js';
 import { DeterministicClock, VirtualClock } from './clock.js';
@@ -22,6 +22,16 @@ import { HOST_STATE_VERSION, parseHostState, type HandleState, type HostState, t
 import type { HostCapture, MountSpec, StdioSpec, WasiConfig, WasiRestoreOptions } from './types.js';
 
 export const DEFAULT_STDIO: StdioSpec = { stdin: 0, stdout: 1, stderr: 2 };
+
+/** Whether `rel` leads to the file with inode `ino` (following a final symlink, as its open did). */
+function namesFile(backend: Backend, rel: string, ino: bigint): boolean {
+  try {
+    return backend.stat(rel, true).ino === ino;
+  } catch (e) {
+    if (e instanceof WasiError || nodeErrorCode(e) !== undefined) return false;
+    throw e;
+  }
+}
 
 /** A file's bytes, up to `size` (fewer if it is shorter by then). */
 function readWhole(io: FileIO, size: bigint): Uint8Array {
@@ -111,10 +121,13 @@ export function captureHost(cx: HostContext): HostCapture {
         return { ...base, kind: h.kind, mount: h.mount.spec.guestPath, path: h.rel };
       case 'file': {
         const st = h.io.stat();
-        // A host file unlinked while open has no name to re-open on thaw: its bytes travel instead.
-        // (A memfs keeps it by inode in its image.)
-        const unlinked = st.nlink === 0n && !(h.mount.backend instanceof MemFs) ? { unlinked: files.push(readWhole(h.io, st.size)) - 1 } : {};
-        return { ...base, kind: 'file', mount: h.mount.spec.guestPath, path: h.rel, offset: h.offset, ino: String(st.ino), ...unlinked };
+        // A host file whose name no longer leads to it (unlinked while open, or moved or replaced by
+        // another process) cannot be re-opened by name on thaw: its bytes travel instead. (A memfs
+        // keeps such a file by inode in its image.)
+        const detached = !(h.mount.backend instanceof MemFs) && (st.nlink === 0n || !namesFile(h.mount.backend, h.rel, st.ino))
+          ? { detached: files.push(readWhole(h.io, st.size)) - 1 }
+          : {};
+        return { ...base, kind: 'file', mount: h.mount.spec.guestPath, path: h.rel, offset: h.offset, ino: String(st.ino), ...detached };
       }
       case 'listener':
         return { ...base, kind: 'listener', address: h.address };
@@ -307,10 +320,10 @@ function rebindHandle(h: HandleState, mounts: Map<string, Mount>, stdio: StdioSp
     if (attempt(() => mount.backend.stat(h.path, true)).filetype !== FILETYPE.DIRECTORY) throw fail('is not a directory on this machine');
     return { kind: h.kind, mount, rel: h.path, ...rights };
   }
-  if (h.unlinked !== undefined) {
-    const contents = files[h.unlinked];
-    if (contents === undefined) throw new WmigError('CORRUPT_SNAPSHOT', `fd ${h.fd}: file blob ${h.unlinked} missing`);
-    const io = attempt(() => unlinkedHostFile(contents));
+  if (h.detached !== undefined) {
+    const contents = files[h.detached];
+    if (contents === undefined) throw new WmigError('CORRUPT_SNAPSHOT', `fd ${h.fd}: file blob ${h.detached} missing`);
+    const io = attempt(() => namelessHostFile(contents));
     return { kind: 'file', mount, rel: h.path, offset: h.offset, io, mayBeDirectory: false, ...rights };
   }
   const { read, write } = accessOf(rights.rightsBase, h.fdflags);

@@ -130,6 +130,20 @@ export class HandleTable {
     else if (h.kind === 'socket') h.conn.close();
   }
 
+  /**
+   * path_rename moved `from` (a file, or a directory and all under it) to `to` on `mount`: handles
+   * opened there follow it, as an fd follows its file. Directory handles are paths (no host fd is
+   * kept for them), and a thaw re-opens files by path.
+   */
+  rebase(mount: Mount, from: string, to: string): void {
+    const under = `${from}/`;
+    for (const h of this.handles) {
+      if (h === undefined || (h.kind !== 'dir' && h.kind !== 'file') || h.mount !== mount) continue;
+      if (h.rel === from) h.rel = to;
+      else if (h.rel.startsWith(under)) h.rel = to + h.rel.slice(from.length);
+    }
+  }
+
   /** fd_renumber: `to` is closed and `from` takes its place. */
   renumber(from: number, to: number): void {
     const h = this.peek(from);

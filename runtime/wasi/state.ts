@@ -31,8 +31,11 @@ export type HandleState =
   | (HandleStateBase & { kind: 'preopen' | 'dir'; mount: string; path: string })
   | (HandleStateBase & {
     kind: 'file'; mount: string; path: string; offset: number; ino: string;
-    /** On a host mount, a file unlinked while open: the index of its contents in the blobs. */
-    unlinked?: number;
+    /**
+     * On a host mount, a file no name leads to any more (unlinked while open, or moved or replaced
+     * by another process): the index of its contents in the blobs.
+     */
+    detached?: number;
   });
 
 export interface HostState {
@@ -94,7 +97,7 @@ function checkHandle(h: unknown, mounts: Set<string>): void {
   check(isStr(h.mount) && mounts.has(h.mount) && isStr(h.path), `${where}: mount/path`);
   // Backends take paths as resolveGuestPath makes them: a ".." here would name the mount's parent.
   check(h.kind === 'preopen' ? h.path === '' : isNormalizedRel(h.path), `${where}: path ${JSON.stringify(h.path)} is not a normalized path in its mount`);
-  if (h.kind === 'file') check(isNat(h.offset) && isU64Str(h.ino) && (h.unlinked === undefined || isNat(h.unlinked)), `${where}: file offset/ino/unlinked`);
+  if (h.kind === 'file') check(isNat(h.offset) && isU64Str(h.ino) && (h.detached === undefined || isNat(h.detached)), `${where}: file offset/ino/detached`);
 }
 
 /** Validates the shape of `x` (from a snapshot) and returns it typed. */
