@@ -202,9 +202,14 @@ describe('bad command lines', () => {
     expect(result.status).toBe(ExitCode.BAD_MODULE);
   });
 
-  test('a missing --dir host directory', async () => {
+  test('a missing --dir host directory, or a file given as one', async () => {
     const result = await wmig(['run', '--dir', `${join(work, 'nodir')}::/data`, example('fileio')]);
     expect(result.status).toBe(ExitCode.NO_INPUT);
+    expect(result.stderr.toString()).toMatch(/host directory .*nodir: not found/);
+    const file = join(work, 'good.wmig');
+    const notDir = await wmig(['run', '--dir', `${file}::/data`, example('fileio')]);
+    expect(notDir.status).toBe(ExitCode.NO_INPUT);
+    expect(notDir.stderr.toString()).toMatch(/host directory .*good\.wmig: not a directory/);
   });
 
   test('a --listen address that is already in use', async () => {

@@ -474,7 +474,7 @@ describe('capture and restore', () => {
     const { host, files } = roundTrip(g.host);
     const gone = path.join(src, 'no-such-dir');
     expect(() => restore(host, files, [{ guestPath: '/data', kind: 'host', hostPath: gone }]))
-      .toThrow(/mount \/data: host directory .*no-such-dir not found/);
+      .toThrow(/mount \/data: host directory .*no-such-dir: not found/);
     const empty = tmpDir();
     let err: unknown;
     try {

@@ -167,12 +167,14 @@ function stdioHandles(stdio: StdioSpec): StdioHandle[] {
   }));
 }
 
-function bindHostFs(hostPath: string): HostFs | undefined {
+/** The host directory as a backend, or why it cannot be one ("not found", "not a directory", …). */
+function bindHostFs(hostPath: string): HostFs | string {
   try {
     return new HostFs(hostPath);
   } catch (e) {
-    if (nodeErrorCode(e) === undefined) throw e;
-    return undefined;
+    const code = nodeErrorCode(e);
+    if (code === undefined) throw e;
+    return code === 'ENOENT' ? 'not found' : code === 'ENOTDIR' ? 'not a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
   }
 }
 
@@ -186,8 +188,9 @@ export function freshParts(config: WasiConfig): HostParts {
     if (spec.kind === 'memory') {
       backend = new MemFs();
     } else {
-      const hostFs = spec.hostPath === undefined ? undefined : bindHostFs(spec.hostPath);
-      if (hostFs === undefined) throw new WmigError('NO_INPUT', `host directory not found: ${spec.hostPath ?? '(none given)'}`);
+      if (spec.hostPath === undefined) throw new WmigError('USAGE', `mount ${spec.guestPath}: no host directory given`);
+      const hostFs = bindHostFs(spec.hostPath);
+      if (typeof hostFs === 'string') throw new WmigError('NO_INPUT', `host directory ${spec.hostPath}: ${hostFs}`);
       backend = hostFs;
     }
     const mount = { spec: { ...spec }, backend };
@@ -287,7 +290,7 @@ function rebindMount(m: MountState, override: MountSpec | undefined, files: Uint
   }
   const hostPath = override?.hostPath ?? m.hostPath!;
   const backend = bindHostFs(hostPath);
-  if (backend === undefined) throw new WmigError('REBIND_FAILED', `mount ${m.guestPath}: host directory ${hostPath} not found`);
+  if (typeof backend === 'string') throw new WmigError('REBIND_FAILED', `mount ${m.guestPath}: host directory ${hostPath}: ${backend}`);
   return { spec: { guestPath: m.guestPath, kind: 'host', hostPath, readOnly, ...(m.carry ? { carry: true } : {}) }, backend };
 }
 
