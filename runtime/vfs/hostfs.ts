@@ -209,20 +209,36 @@ export class HostFs implements Backend {
  * name led to any more (unlinked, moved away) comes back after a thaw (its bytes travel in the
  * snapshot). Made in a fresh private directory under the OS temp dir, removed again at once.
  */
-export function namelessHostFile(contents: Uint8Array): FileIO {
-  const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'wmig-nameless-'));
-  const file = nodePath.join(dir, 'f');
-  const fd = openSync(file, O_RDWR | O_CREAT | O_EXCL, 0o600);
-  try {
-    fs.unlinkSync(file);
-    fs.rmdirSync(dir);
-    const io = new HostFile(fd);
-    io.pwrite(contents, 0, contents.length, 0);
-    return io;
-  } catch (e) {
-    closeSync(fd);
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw e;
+export class NamelessHostFile {
+  readonly #fd: number;
+  #taken = false;
+
+  constructor(contents: Uint8Array) {
+    const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'wmig-nameless-'));
+    const file = nodePath.join(dir, 'f');
+    const fd = openSync(file, O_RDWR | O_CREAT | O_EXCL, 0o600);
+    try {
+      fs.unlinkSync(file);
+      fs.rmdirSync(dir);
+      new HostFile(fd).pwrite(contents, 0, contents.length, 0);
+    } catch (e) {
+      closeSync(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    this.#fd = fd;
+  }
+
+  /**
+   * An open of the file, for one handle: the first is the fd it was made with, each further one
+   * opens it again through /proc/self/fd (Linux), so that handles that shared the file still do.
+   */
+  open(): FileIO {
+    if (!this.#taken) {
+      this.#taken = true;
+      return new HostFile(this.#fd);
+    }
+    return new HostFile(openSync(`/proc/self/fd/${this.#fd}`, O_RDWR));
   }
 }
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import nodePath from 'node:path';
 import { WmigError } from '../errors.js';
 import type { Backend, FileIO } from '../vfs/backend.js';
-import { HostFs, namelessHostFile } from '../vfs/hostfs.js';
+import { HostFs, NamelessHostFile } from '../vfs/hostfs.js';
 import { MemFs } from '../vfs/memfs.js';
 import { accessOf } from './calls-path.js';
 import { DeterministicClock, VirtualClock } from './clock.js';
@@ -107,6 +107,8 @@ export function captureHost(cx: HostContext): HostCapture {
       ...(memfs !== undefined ? { memfs } : {}),
     };
   });
+  /** Blob index by the file's dev:ino: handles that share a detached file share its blob. */
+  const detachedBlobs = new Map<string, number>();
   const handles: HandleState[] = cx.table.entries().map(([fd]) => {
     // get(), not the entry as opened: a directory opened as a file is recorded as the directory.
     const h = cx.table.get(fd);
@@ -124,10 +126,12 @@ export function captureHost(cx: HostContext): HostCapture {
         // A host file whose name no longer leads to it (unlinked while open, or moved or replaced by
         // another process) cannot be re-opened by name on thaw: its bytes travel instead. (A memfs
         // keeps such a file by inode in its image.)
-        const detached = !(h.mount.backend instanceof MemFs) && (st.nlink === 0n || !namesFile(h.mount.backend, h.rel, st.ino))
-          ? { detached: files.push(readWhole(h.io, st.size)) - 1 }
-          : {};
-        return { ...base, kind: 'file', mount: h.mount.spec.guestPath, path: h.rel, offset: h.offset, ino: String(st.ino), ...detached };
+        const state = { ...base, kind: 'file' as const, mount: h.mount.spec.guestPath, path: h.rel, offset: h.offset, ino: String(st.ino) };
+        if (h.mount.backend instanceof MemFs || (st.nlink > 0n && namesFile(h.mount.backend, h.rel, st.ino))) return state;
+        const key = `${st.dev}:${st.ino}`;
+        const detached = detachedBlobs.get(key) ?? files.push(readWhole(h.io, st.size)) - 1;
+        detachedBlobs.set(key, detached);
+        return { ...state, detached };
       }
       case 'listener':
         return { ...base, kind: 'listener', address: h.address };
@@ -236,7 +240,8 @@ export function restoreParts(host: unknown, files: Uint8Array[], options: WasiRe
   }
   const table = new HandleTable();
   try {
-    for (const h of state.handles) table.set(h.fd, rebindHandle(h, mounts, stdio, listenerFds, addresses, files));
+    const nameless = new Map<number, NamelessHostFile>();
+    for (const h of state.handles) table.set(h.fd, rebindHandle(h, mounts, stdio, listenerFds, addresses, files, nameless));
   } catch (e) {
     table.closeAll();
     throw e;
@@ -294,7 +299,10 @@ function rebindMount(m: MountState, override: MountSpec | undefined, files: Uint
   return { spec: { guestPath: m.guestPath, kind: 'host', hostPath, readOnly, ...(m.carry ? { carry: true } : {}) }, backend };
 }
 
-function rebindHandle(h: HandleState, mounts: Map<string, Mount>, stdio: StdioSpec, listenerFds: number[], addresses: string[], files: Uint8Array[]): Handle {
+function rebindHandle(
+  h: HandleState, mounts: Map<string, Mount>, stdio: StdioSpec, listenerFds: number[], addresses: string[],
+  files: Uint8Array[], nameless: Map<number, NamelessHostFile>,
+): Handle {
   const rights = { fdflags: h.fdflags, rightsBase: BigInt(h.rightsBase), rightsInheriting: BigInt(h.rightsInheriting) };
   if (h.kind === 'stdio') {
     const hostFd = [stdio.stdin, stdio.stdout, stdio.stderr][h.stream]!;
@@ -324,10 +332,12 @@ function rebindHandle(h: HandleState, mounts: Map<string, Mount>, stdio: StdioSp
     return { kind: h.kind, mount, rel: h.path, ...rights };
   }
   if (h.detached !== undefined) {
-    const contents = files[h.detached];
-    if (contents === undefined) throw new WmigError('CORRUPT_SNAPSHOT', `fd ${h.fd}: file blob ${h.detached} missing`);
-    const io = attempt(() => namelessHostFile(contents));
-    return { kind: 'file', mount, rel: h.path, offset: h.offset, io, mayBeDirectory: false, ...rights };
+    const blob = h.detached;
+    const contents = files[blob];
+    if (contents === undefined) throw new WmigError('CORRUPT_SNAPSHOT', `fd ${h.fd}: file blob ${blob} missing`);
+    const file = nameless.get(blob) ?? attempt(() => new NamelessHostFile(contents));
+    nameless.set(blob, file);
+    return { kind: 'file', mount, rel: h.path, offset: h.offset, io: attempt(() => file.open()), mayBeDirectory: false, ...rights };
   }
   const { read, write } = accessOf(rights.rightsBase, h.fdflags);
   if (write && mount.spec.readOnly) throw fail(`open for writing but mount ${h.mount} is read-only here`);

@@ -33,7 +33,7 @@ export type HandleState =
     kind: 'file'; mount: string; path: string; offset: number; ino: string;
     /**
      * On a host mount, a file no name leads to any more (unlinked while open, or moved or replaced
-     * by another process): the index of its contents in the blobs.
+     * by another process): the index of its contents in the blobs, shared by the handles it had.
      */
     detached?: number;
   });
