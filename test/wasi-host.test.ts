@@ -108,6 +108,18 @@ describe.each(backends)('file operations on %s', (_name, mount) => {
     expect(g.readdir(3).map((e) => e.name)).toEqual(['.', '..', 'moved']);
   });
 
+  it('a directory removed while open: calls through it fail (NOENT, as on Linux), also after a thaw', () => {
+    const g = new Guest(makeHost({ mounts: [mount()] }));
+    g.ok('path_create_directory', 3, ...g.str('d'));
+    const dfd = g.open(3, 'd', OFLAGS.DIRECTORY);
+    g.ok('path_remove_directory', 3, ...g.str('d'));
+    expect(g.tryOpen(dfd, 'x', OFLAGS.CREAT)).toBe(ERRNO.NOENT);
+    const { host, files } = roundTrip(g.host);
+    const g2 = new Guest(restore(host, files));
+    expect(g2.tryOpen(dfd, 'x', OFLAGS.CREAT)).toBe(ERRNO.NOENT);
+    expect(g2.readdir(3).map((e) => e.name)).toEqual(['.', '..']);
+  });
+
   it('handles follow a rename, as fds do on Linux: a directory opened before, a file across a thaw', () => {
     const g = new Guest(makeHost({ mounts: [mount()] }));
     g.ok('path_create_directory', 3, ...g.str('d'));

@@ -13,7 +13,7 @@ import { MemFs } from '../vfs/memfs.js';
 import { accessOf } from './calls-path.js';
 import { DeterministicClock, VirtualClock } from './clock.js';
 import type { HostContext, HostParts } from './context.js';
-import { ERRNO, FILETYPE } from './defs.js';
+import { ERRNO, FILETYPE, type Filestat } from './defs.js';
 import { WasiError, nodeErrorCode } from './errno.js';
 import { HandleTable, type Handle, type Mount, type StdioHandle } from './handles.js';
 import { SYSTEM_ENTROPY, SeededEntropy } from './random.js';
@@ -25,10 +25,18 @@ export const DEFAULT_STDIO: StdioSpec = { stdin: 0, stdout: 1, stderr: 2 };
 
 /** Whether `rel` leads to the file with inode `ino` (following a final symlink, as its open did). */
 function namesFile(backend: Backend, rel: string, ino: bigint): boolean {
+  return statOrNull(backend, rel)?.ino === ino;
+}
+
+function isDirectory(backend: Backend, rel: string): boolean {
+  return statOrNull(backend, rel)?.filetype === FILETYPE.DIRECTORY;
+}
+
+function statOrNull(backend: Backend, rel: string): Filestat | null {
   try {
-    return backend.stat(rel, true).ino === ino;
+    return backend.stat(rel, true);
   } catch (e) {
-    if (e instanceof WasiError || nodeErrorCode(e) !== undefined) return false;
+    if (e instanceof WasiError || nodeErrorCode(e) !== undefined) return null;
     throw e;
   }
 }
@@ -119,8 +127,11 @@ export function captureHost(cx: HostContext): HostCapture {
         return { ...base, kind: 'stdio', stream: h.stream, offset: h.offset, ...pending };
       }
       case 'preopen':
-      case 'dir':
         return { ...base, kind: h.kind, mount: h.mount.spec.guestPath, path: h.rel };
+      case 'dir': {
+        const gone = isDirectory(h.mount.backend, h.rel) ? {} : { gone: true };
+        return { ...base, kind: h.kind, mount: h.mount.spec.guestPath, path: h.rel, ...gone };
+      }
       case 'file': {
         const st = h.io.stat();
         // A host file whose name no longer leads to it (unlinked while open, or moved or replaced by
@@ -328,6 +339,7 @@ function rebindHandle(
     }
   };
   if (h.kind !== 'file') {
+    if (h.kind === 'dir' && h.gone === true) return { kind: h.kind, mount, rel: h.path, ...rights };
     if (attempt(() => mount.backend.stat(h.path, true)).filetype !== FILETYPE.DIRECTORY) throw fail('is not a directory on this machine');
     return { kind: h.kind, mount, rel: h.path, ...rights };
   }

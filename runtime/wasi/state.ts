@@ -28,7 +28,11 @@ interface HandleStateBase {
 export type HandleState =
   | (HandleStateBase & { kind: 'stdio'; stream: 0 | 1 | 2; offset: number; pending?: string })
   | (HandleStateBase & { kind: 'listener'; address: string })
-  | (HandleStateBase & { kind: 'preopen' | 'dir'; mount: string; path: string })
+  | (HandleStateBase & {
+    kind: 'preopen' | 'dir'; mount: string; path: string;
+    /** A directory removed while open: nothing to find on thaw, and calls through it fail as before. */
+    gone?: boolean;
+  })
   | (HandleStateBase & {
     kind: 'file'; mount: string; path: string; offset: number; ino: string;
     /**
@@ -97,6 +101,7 @@ function checkHandle(h: unknown, mounts: Set<string>): void {
   check(isStr(h.mount) && mounts.has(h.mount) && isStr(h.path), `${where}: mount/path`);
   // Backends take paths as resolveGuestPath makes them: a ".." here would name the mount's parent.
   check(h.kind === 'preopen' ? h.path === '' : isNormalizedRel(h.path), `${where}: path ${JSON.stringify(h.path)} is not a normalized path in its mount`);
+  if (h.kind === 'dir') check(h.gone === undefined || typeof h.gone === 'boolean', `${where}: gone`);
   if (h.kind === 'file') check(isNat(h.offset) && isU64Str(h.ino) && (h.detached === undefined || isNat(h.detached)), `${where}: file offset/ino/detached`);
 }
 
