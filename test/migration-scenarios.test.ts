@@ -11,6 +11,7 @@ import { EXAMPLES, oracle, runFlags } from './helpers/examples.js';
 import { CACHE_DIR, copyDir, dirContents, example, tempDir, WMIG, wmig } from './helpers/wmig.js';
 
 const progress = EXAMPLES.find((c) => c.name === 'progress')!;
+const fileio = EXAMPLES.find((c) => c.name === 'fileio')!;
 
 /** Sends `raw` as is to a control socket and returns the reply. */
 function rawControl(path: string, raw: string): Promise<string> {
@@ -23,7 +24,6 @@ function rawControl(path: string, raw: string): Promise<string> {
     socket.on('error', reject);
   });
 }
-const fileio = EXAMPLES.find((c) => c.name === 'fileio')!;
 
 describe('a chain of 10 freeze/thaw generations', () => {
   test.each([progress, fileio])('$name ends exactly like the uninterrupted run', async (c) => {
