@@ -22,7 +22,7 @@ export interface ControlRequest {
 const MAX_REQUEST_CHARS = 64 * 1024;
 
 /** The request on one line, checked: a malformed one is answered with an error, the process runs on. */
-export function parseControlRequest(line: string): ControlRequest {
+function parseControlRequest(line: string): ControlRequest {
   let x: unknown;
   try {
     x = JSON.parse(line);

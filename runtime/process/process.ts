@@ -84,8 +84,8 @@ function takeWorker(): Worker {
 /** Exit status reported for a killed guest, like a shell's for SIGKILL. */
 const KILLED_STATUS = 137;
 const now = () => performance.timeOrigin + performance.now();
-/** setTimeout's limit (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest drain a freeze accepts: 2^31 - 1 ms, about 24.8 days (setTimeout's limit, which once timed it). */
+const MAX_DRAIN_MS = 2 ** 31 - 1;
 
 /**
  * A running wmig process: a guest in a worker thread, seen from the main thread.
@@ -161,8 +161,8 @@ export class WmigProcess extends EventEmitter {
     }
     if (this.#pending.size > 0) return Promise.reject(new WmigError('INTERNAL', 'a freeze is already in progress'));
     const drainMs = options.drainMs ?? 0;
-    if (!(drainMs >= 0 && drainMs <= MAX_TIMER_MS)) {
-      return Promise.reject(new WmigError('USAGE', `drainMs must be between 0 and ${MAX_TIMER_MS}, got ${drainMs}`));
+    if (!(drainMs >= 0 && drainMs <= MAX_DRAIN_MS)) {
+      return Promise.reject(new WmigError('USAGE', `drainMs must be between 0 and ${MAX_DRAIN_MS}, got ${drainMs}`));
     }
     const destination: FreezeDestination = options.path ? { kind: 'file', path: options.path } : { kind: 'memory' };
     const request: FreezeRequest = {

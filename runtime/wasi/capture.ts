@@ -339,8 +339,9 @@ function rebindHandle(
     }
   };
   if (h.kind !== 'file') {
-    if (h.kind === 'dir' && h.gone === true) return { kind: h.kind, mount, rel: h.path, ...rights };
-    if (attempt(() => mount.backend.stat(h.path, true)).filetype !== FILETYPE.DIRECTORY) throw fail('is not a directory on this machine');
+    // A directory removed while open is looked for nowhere: calls through it fail as they did.
+    const gone = h.kind === 'dir' && h.gone === true;
+    if (!gone && attempt(() => mount.backend.stat(h.path, true)).filetype !== FILETYPE.DIRECTORY) throw fail('is not a directory on this machine');
     return { kind: h.kind, mount, rel: h.path, ...rights };
   }
   if (h.detached !== undefined) {
