@@ -3,7 +3,7 @@
  * JavaScript cannot avoid for each call kind of callcost.c, timed alone the way the guest times
  * itself (untimed for warmupMs, then `iterations` between two clock reads), in a worker thread like
  * wmig's guest. Byte buffers live in a WebAssembly.Memory, as a guest's do. Writes the same last
- * line as callcost.wasm to outFile. workerData: { kind, iterations, warmupMs, fixture, outFile }.
+ * line as callcost.wasm to outFile (`-`: stdout, re-opened). workerData: { kind, iterations, warmupMs, fixture, outFile }.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { workerData } from 'node:worker_threads';
 const { kind, iterations, warmupMs, fixture, outFile } = workerData;
 const memory = new Uint8Array(new WebAssembly.Memory({ initial: 1 }).buffer);
 memory.set(Buffer.from('callcost: write\n'), 1024);
-const out = fs.openSync(outFile, 'w');
+const out = fs.openSync(outFile === '-' ? '/proc/self/fd/1' : outFile, 'w'); // see calls-peer.js
 const readFile = path.join(fixture, 'read.bin');
 const readFd = fs.openSync(readFile, 'r');
 const entries = path.join(fixture, 'entries');

@@ -5,7 +5,9 @@
  * wasmer, or node-fs (no guest: calls-floor.js, the Node.js calls a JavaScript host cannot avoid;
  * ARGS are then KIND ITERATIONS WARMUP_MS). FIXTURE_DIR is preopened as /data. The guest's stdout and stderr go to OUT_FILE and
  * OUT_FILE.err: host files for wmig and node:wasi; @wasmer/wasi has no host stdio, so its in-memory
- * buffers are written there after the run. Exits with the guest's status.
+ * buffers are written there after the run. OUT_FILE `-` means this process's own stdout (a pipe),
+ * re-opened through /proc/self/fd so that writes block when it is full whatever the flags of the
+ * description this process was given, and its own stderr. Exits with the guest's status.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,11 +17,14 @@ import { ROOT } from './env-paths.js';
 
 const [peer, fixture, outFile, module, ...args] = process.argv.slice(2);
 const argv = [path.basename(module), ...args];
+const inherit = outFile === '-';
+const openStdout = () => fs.openSync(inherit ? '/proc/self/fd/1' : outFile, 'w');
+const openStderr = () => (inherit ? 2 : fs.openSync(`${outFile}.err`, 'w'));
 
 async function runWmig() {
   const { run } = await import(path.join(ROOT, 'dist/runtime/index.js'));
-  const stdout = fs.openSync(outFile, 'w');
-  const stderr = fs.openSync(`${outFile}.err`, 'w');
+  const stdout = openStdout();
+  const stderr = openStderr();
   const proc = await run(module, {
     args,
     mounts: [{ kind: 'host', hostPath: fixture, guestPath: '/data' }],
@@ -30,8 +35,8 @@ async function runWmig() {
 }
 
 function runNodeWasi() {
-  const stdout = fs.openSync(outFile, 'w');
-  const stderr = fs.openSync(`${outFile}.err`, 'w');
+  const stdout = openStdout();
+  const stderr = openStderr();
   const wasi = new NodeWasi({ version: 'preview1', args: argv, env: {}, preopens: { '/data': fixture }, stdout, stderr, returnOnExit: true });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(module)), wasi.getImportObject());
   return wasi.start(instance);
@@ -54,8 +59,8 @@ async function runWasmer() {
   const wasi = new WASI({ args: argv, env: {}, preopens: { '/data': '/data' }, fs: memfs });
   const instance = wasi.instantiate(new WebAssembly.Module(fs.readFileSync(module)), {});
   const code = wasi.start(instance);
-  fs.writeFileSync(outFile, wasi.getStdoutBuffer());
-  fs.writeFileSync(`${outFile}.err`, wasi.getStderrBuffer());
+  fs.writeFileSync(openStdout(), wasi.getStdoutBuffer());
+  fs.writeFileSync(openStderr(), wasi.getStderrBuffer());
   return code;
 }
 

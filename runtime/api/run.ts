@@ -3,6 +3,7 @@ import type { ModuleRef } from '../snapshot/types.js';
 import type { FreezeRequest } from '../process/messages.js';
 import { prestartWorker, WmigProcess, type ProcessBridges } from '../process/process.js';
 import { DEFAULT_STDIO } from '../wasi/capture.js';
+import { OutputBridge } from '../wasi/output-bridge.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
 import { StdinBridge } from '../wasi/stdin-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
@@ -52,6 +53,7 @@ export async function run(module: string | Uint8Array | LoadedModule, options: R
   const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {});
   const sockets = options.listen?.length ? await SocketBridge.listen(options.listen) : undefined;
   const stdin = stdinBridge(options.stdio);
+  const output = outputBridge(options.stdio);
   const det = options.deterministic;
   const wasi = {
     args: [argv0, ...(options.args ?? [])],
@@ -60,14 +62,20 @@ export async function run(module: string | Uint8Array | LoadedModule, options: R
     stdio: options.stdio,
     ...(sockets ? { sockets: sockets.init } : {}),
     ...(stdin ? { stdinBridge: stdin.init } : {}),
+    ...(output ? { output: output.init } : {}),
     ...(det !== undefined && det !== false ? { deterministic: { seed: det === true ? '0' : det } } : {}),
   };
-  return launch({ kind: 'start', wasi, ...moduleInit(loaded) }, options, [], { sockets, stdin });
+  return launch({ kind: 'start', wasi, ...moduleInit(loaded) }, options, [], { sockets, stdin, output });
 }
 
 /** The main thread reads the guest's stdin when it is a pipe, socket or terminal (see stdin-bridge.ts). */
 export function stdinBridge(stdio: StdioSpec | undefined): StdinBridge | undefined {
   return StdinBridge.for((stdio ?? DEFAULT_STDIO).stdin);
+}
+
+/** The main thread writes the guest's stdout and stderr when they are regular files or /dev/null (see output-ring.ts). */
+export function outputBridge(stdio: StdioSpec | undefined): OutputBridge | undefined {
+  return OutputBridge.for(stdio ?? DEFAULT_STDIO);
 }
 
 export function isLoaded(value: unknown): value is LoadedModule {

@@ -7,7 +7,7 @@ import { snapshotListeners } from '../wasi/capture.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
 import { loadInstrumented, loadModule, type LoadedModule, type ModuleOptions } from './modules.js';
-import { launch, moduleInit, stdinBridge, type AutoFreezeOptions } from './run.js';
+import { launch, moduleInit, outputBridge, stdinBridge, type AutoFreezeOptions } from './run.js';
 
 export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
   /** Re-binds mounts by guest path: a host mount can point at another directory on this machine. */
@@ -39,17 +39,19 @@ export async function thaw(source: string | Uint8Array, options: ThawOptions = {
   }
   const sockets = original.length > 0 ? await SocketBridge.listen(original.map((a, i) => options.listen?.[i] ?? a)) : undefined;
   const stdin = stdinBridge(options.stdio);
+  const output = outputBridge(options.stdio);
   const restore = {
     mounts: options.mounts,
     stdio: options.stdio,
     ...(sockets ? { sockets: sockets.init } : {}),
     ...(stdin ? { stdinBridge: stdin.init } : {}),
+    ...(output ? { output: output.init } : {}),
   };
   return launch(
     { kind: 'thaw', snapshot: bytes, restore, ...moduleInit(loaded) },
     options,
     owned ? [bytes.buffer as ArrayBuffer] : [],
-    { sockets, stdin },
+    { sockets, stdin, output },
   );
 }
 

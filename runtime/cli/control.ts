@@ -105,12 +105,16 @@ export async function serveControl(process_: Promise<WmigProcess>, defaultSnapsh
     server.close();
     rmSync(path, { force: true });
   };
+  let started: WmigProcess | undefined;
+  void process_.then((proc) => (started = proc)).catch(() => {});
   void process_.then((proc) => proc.result).finally(cleanup).catch(() => {});
   process.once('exit', () => rmSync(path, { force: true }));
   // A signal's default action ends the process with no 'exit' event, leaving the socket behind:
-  // remove it, then die of the signal as before (the listener is gone by then).
+  // remove it (and write out the guest's buffered output), then die of the signal as before (the
+  // listener is gone by then).
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      started?.flushOutput();
       rmSync(path, { force: true });
       process.kill(process.pid, signal);
     });

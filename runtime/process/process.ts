@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { WmigError } from '../errors.js';
+import type { OutputBridge } from '../wasi/output-bridge.js';
 import type { SocketBridge } from '../wasi/socket-bridge.js';
 import type { StdinBridge } from '../wasi/stdin-bridge.js';
 import type { HostBridge } from '../wasi/types.js';
@@ -46,6 +47,7 @@ export interface FreezeOptions {
 export interface ProcessBridges {
   sockets?: SocketBridge;
   stdin?: StdinBridge;
+  output?: OutputBridge;
 }
 
 /** Omit over each member of a union (plain Omit would merge the members). */
@@ -104,6 +106,7 @@ export class WmigProcess extends EventEmitter {
   #settle!: (result: ProcessResult) => void;
   #fail!: (error: Error) => void;
   readonly #sockets: SocketBridge | undefined;
+  readonly #output: OutputBridge | undefined;
   readonly #bridges: HostBridge[];
   /** Resolves when the guest is gone (exited, trapped or frozen); rejects if wmig itself failed. */
   readonly result: Promise<ProcessResult>;
@@ -112,6 +115,7 @@ export class WmigProcess extends EventEmitter {
   constructor(init: WorkerInitData, transfer: ArrayBuffer[] = [], bridges: ProcessBridges = {}) {
     super();
     this.#sockets = bridges.sockets;
+    this.#output = bridges.output;
     this.#bridges = [bridges.sockets, bridges.stdin].filter((b) => b !== undefined);
     for (const bridge of this.#bridges) bridge.attach(() => wake(this.#flag));
     this.result = new Promise((resolve, reject) => {
@@ -126,6 +130,8 @@ export class WmigProcess extends EventEmitter {
     this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message));
     this.#worker.on('error', (error) => this.#abort(new WmigError('INTERNAL', `guest worker failed: ${error.message}`, { cause: error })));
     this.#worker.on('exit', () => {
+      // A worker that reported its end wrote its output first; a killed or failed one may have left some.
+      this.#output?.close();
       if (isFinal(this.#lifecycle.state)) return;
       if (this.#killed) {
         this.#lifecycle.transition('exited');
@@ -190,6 +196,14 @@ export class WmigProcess extends EventEmitter {
     return done;
   }
 
+  /**
+   * Writes out what the guest wrote to stdout/stderr that is still buffered (when they are regular
+   * files, its writes reach them about 1 ms later): for a caller about to end abruptly, e.g. on a signal.
+   */
+  flushOutput(): void {
+    this.#output?.flush();
+  }
+
   /** Stops the guest at once, without a snapshot; `result` then reports exit status 137 (as SIGKILL). */
   async kill(): Promise<void> {
     this.#killed = true;
@@ -251,6 +265,7 @@ export class WmigProcess extends EventEmitter {
   }
 
   #abort(error: WmigError): void {
+    this.#output?.flush(); // the caller may end before the worker's exit writes out the rest
     if (!isFinal(this.#lifecycle.state)) this.#lifecycle.transition('trapped');
     for (const { reject } of this.#pending.values()) reject(error);
     this.#pending.clear();

@@ -64,11 +64,19 @@ function readStream(cx: HostContext, h: Handle, iovs: number, count: number): nu
 function write(cx: HostContext, h: Handle, iovs: number, count: number): number {
   if (h.kind !== 'stdio' && h.kind !== 'file') return writeOther(cx, h, iovs, count);
   checkRights(h, NEEDS.fd_write);
-  return h.kind === 'stdio' ? writeStdio(cx, h, iovs, count) : writeFile(cx.mem, h, iovs, count, undefined);
+  if (h.kind === 'stdio') return writeStdio(cx, h, iovs, count);
+  if (cx.output?.pending) cx.output.flush(); // what the guest wrote before comes first
+  return writeFile(cx.mem, h, iovs, count, undefined);
 }
 
 function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number): number {
-  const { mem } = cx;
+  const { mem, output } = cx;
+  if (output !== undefined && output.buffers(h.stream)) {
+    const taken = output.append(h.stream, mem, iovs, count);
+    h.offset += taken;
+    return taken;
+  }
+  if (output?.pending) output.flush();
   let total = 0;
   for (let i = 0; i < count; i++) {
     const len = mem.iovecLen(iovs, i);
@@ -81,6 +89,7 @@ function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number
 
 /** write() on a socket, or its error for a listener or directory: apart, as readStream. */
 function writeOther(cx: HostContext, h: Handle, iovs: number, count: number): number {
+  if (cx.output?.pending) cx.output.flush();
   if (h.kind !== 'socket') throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.BADF, `fd_write on a ${h.kind}`);
   checkRights(h, NEEDS.fd_write);
   const list = cx.mem.iovecs(iovs, count);
@@ -158,7 +167,10 @@ export function fdCalls(cx: HostContext): CallTable {
       return ok;
     },
     fd_close: (fd: number) => {
+      const h = table.peek(fd);
       table.close(fd);
+      // As a file system that writes back later reports a failed write at close.
+      if (h.kind === 'stdio') cx.output?.throwDeferred(h.stream);
       return ok;
     },
     fd_datasync: syncFd(NEEDS.fd_datasync),

@@ -9,6 +9,7 @@ import { ERRNO, FSTFLAGS, type Filestat } from './defs.js';
 import { WasiError } from './errno.js';
 import type { HandleTable, DirHandle, FileHandle, Handle, Mount } from './handles.js';
 import { GuestMemory } from './memory.js';
+import type { OutputRing } from './output-ring.js';
 import type { Entropy } from './random.js';
 import { checkRights } from './rights.js';
 import type { SocketClient } from './sockets.js';
@@ -48,6 +49,8 @@ export class HostContext implements HostParts {
   sockets: SocketClient | undefined;
   /** The worker's end of the stdin bridge, when stdin is a pipe, socket or terminal. */
   stdin: StdinClient | undefined;
+  /** Deferred stdout/stderr writes, when either is a regular file or /dev/null. */
+  output: OutputRing | undefined;
 
   constructor(p: HostParts) {
     this.args = p.args;

@@ -13,6 +13,7 @@ import { captureHost, freshParts, restoreParts } from './capture.js';
 import { HostContext, type HostParts } from './context.js';
 import { errnoOf } from './errno.js';
 import type { StdioHandle } from './handles.js';
+import { OutputRing } from './output-ring.js';
 import { SocketClient } from './sockets.js';
 import { StdinClient } from './stdin.js';
 import type { HostCapture, WasiConfig, WasiFunction, WasiRestoreOptions } from './types.js';
@@ -21,6 +22,12 @@ export { ProcExit } from './calls-env.js';
 
 type Fixed = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown,
   g?: unknown, h?: unknown, i?: unknown) => number;
+
+/**
+ * Calls that neither observe nor order against deferred stdout/stderr writes, so they need not
+ * write them out first (see output-ring.ts); fd_write decides by its handle.
+ */
+const UNORDERED = new Set(['args_get', 'args_sizes_get', 'environ_get', 'environ_sizes_get', 'clock_res_get', 'clock_time_get', 'random_get', 'sched_yield', 'fd_write']);
 
 export class WasiHost {
   readonly imports: Record<string, WasiFunction>;
@@ -31,6 +38,7 @@ export class WasiHost {
     this.cx = new HostContext(parts ?? freshParts(config));
     if (config.sockets !== undefined) this.cx.sockets = new SocketClient(config.sockets.port, config.sockets.addresses);
     if (config.stdinBridge !== undefined) this.cx.stdin = new StdinClient(config.stdinBridge.port);
+    if (config.output !== undefined) this.cx.output = new OutputRing(config.output);
     this.imports = this.makeImports();
   }
 
@@ -72,6 +80,8 @@ export class WasiHost {
   capture(): HostCapture {
     // Every byte the stdin bridge took from the host must be in the snapshot, and none may come later.
     this.cx.stdin?.settle(this.cx, this.stdinHandle());
+    // And every byte the guest wrote is in its file: a snapshot follows all of its output.
+    this.cx.output?.flush();
     return captureHost(this.cx);
   }
 
@@ -87,12 +97,14 @@ export class WasiHost {
       mounts: [...parts.mounts.values()].map((m) => m.spec),
       ...(options.sockets ? { sockets: options.sockets } : {}),
       ...(options.stdinBridge ? { stdinBridge: options.stdinBridge } : {}),
+      ...(options.output ? { output: options.output } : {}),
     };
     return new WasiHost(config, parts);
   }
 
-  /** Closes the host files this host opened (stdio fds belong to the caller). */
+  /** Writes out deferred output and closes the host files this host opened (stdio fds belong to the caller). */
   close(): void {
+    this.cx.output?.flush();
     this.cx.table.closeAll();
   }
 
@@ -100,13 +112,21 @@ export class WasiHost {
     const cx = this.cx;
     const fns = { ...envCalls(cx), ...fdCalls(cx), ...pathCalls(cx), ...pollCalls(cx), ...sockCalls(cx) };
     const imports: Record<string, WasiFunction> = {};
+    const output = cx.output;
     for (const [name, fn] of Object.entries(fns) as [string, Fixed][]) {
       // Fixed arity (path_open has the most parameters, 9): a rest parameter costs an array per call.
-      imports[name] = ((a, b, c, d, e, f, g, h, i) => {
+      imports[name] = (output === undefined || UNORDERED.has(name) ? (a, b, c, d, e, f, g, h, i) => {
         try {
           return fn(a, b, c, d, e, f, g, h, i);
         } catch (error) {
           return errnoOf(error); // rethrows ProcExit, FreezeInterrupt and bugs
+        }
+      } : (a, b, c, d, e, f, g, h, i) => {
+        try {
+          if (output.pending) output.flush();
+          return fn(a, b, c, d, e, f, g, h, i);
+        } catch (error) {
+          return errnoOf(error);
         }
       }) as Fixed as WasiFunction;
     }

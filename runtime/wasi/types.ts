@@ -20,6 +20,7 @@ export interface MountSpec {
 /** The listening sockets of a process (see socket-bridge.ts); the port must be transferred to the worker. */
 export type { BridgeInit } from './sockets.js';
 import type { BridgeInit } from './sockets.js';
+import type { OutputInit } from './output-ring.js';
 
 /** The guest's stdin read by the main thread (see stdin-bridge.ts); the port must be transferred to the worker. */
 export interface StdinInit {
@@ -59,6 +60,8 @@ export interface WasiConfig {
   sockets?: BridgeInit;
   /** Present when stdin is a pipe, socket or terminal: the main thread reads it for the guest. */
   stdinBridge?: StdinInit;
+  /** Present when stdout or stderr is a regular file or /dev/null: their writes are deferred (output-ring.ts). */
+  output?: OutputInit;
   deterministic?: DeterministicSpec;
 }
 
@@ -70,6 +73,7 @@ export interface WasiRestoreOptions {
   /** Listening sockets bound on this machine for the snapshot's listeners, in fd order. */
   sockets?: BridgeInit;
   stdinBridge?: StdinInit;
+  output?: OutputInit;
 }
 
 /** What the host contributes to a snapshot: plain JSON plus file blobs referenced by index. */
