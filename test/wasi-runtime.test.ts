@@ -162,11 +162,13 @@ describe('a guest blocked on stdin', () => {
     // 64-byte lines, one every 150 ms: stdin.wasm reads 64 bytes at a time, so its chunks are the
     // lines however the pipe delivers them, and the frozen run's output plus the thawed run's must
     // be the uninterrupted run's. A byte read ahead and lost at the freeze would shift every chunk.
-    const lines = Array.from({ length: 8 }, (_, i) => `line ${i}`.padEnd(63) + '\n');
+    // 2.4 s of lines: the freeze (500 ms after wmig starts) comes mid-stream even when wmig takes
+    // well over a second to start on a loaded machine (8 lines were too few once in CI).
+    const lines = Array.from({ length: 16 }, (_, i) => `line ${i}`.padEnd(63) + '\n');
     const want = await wmig(['run', example('stdin')], { stdin: lines.join('') });
     const snapshot = fresh('shared-pipe');
     const wmigLine = (args: string[]) => [process.execPath, WMIG, ...args].map((a) => `"${a}"`).join(' ');
-    const script = `for i in $(seq 0 7); do printf '%-63s\\n' "line $i"; sleep 0.15; done | ` +
+    const script = `for i in $(seq 0 ${lines.length - 1}); do printf '%-63s\\n' "line $i"; sleep 0.15; done | ` +
       `{ ${wmigLine(['run', '--freeze-after', '500', '--snapshot', snapshot, example('stdin')])}; echo "frozen $?" >&2; ${wmigLine(['thaw', snapshot])}; }`;
     const r = spawnSync('bash', ['-c', script], { env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR }, encoding: 'utf8' });
     expect(r.stderr).toContain(`frozen ${ExitCode.FROZEN}`);

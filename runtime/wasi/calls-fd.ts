@@ -10,7 +10,7 @@ import { putDirents } from './dirents.js';
 import { gather, iovecsLength, scatter, type GuestMemory } from './memory.js';
 import { NEEDS, checkRights } from './rights.js';
 import { readStdin } from './stdin.js';
-import { writeAll } from './stdio.js';
+import { writeAll, writevAll } from './stdio.js';
 
 const utf8 = new TextEncoder();
 
@@ -77,11 +77,14 @@ function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number
     return taken;
   }
   if (output?.pending) output.flush();
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const len = mem.iovecLen(iovs, i);
-    writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, i), len);
-    total += len;
+  let total: number;
+  if (count === 1) {
+    total = mem.iovecLen(iovs, 0);
+    writeAll(h.hostFd, mem.u8, mem.iovecBuf(iovs, 0), total);
+  } else {
+    const list = mem.iovecs(iovs, count);
+    total = iovecsLength(list);
+    writevAll(h.hostFd, list.map((v) => mem.u8.subarray(v.buf, v.buf + v.len)));
   }
   h.offset += total;
   return total;

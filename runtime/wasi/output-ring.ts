@@ -22,10 +22,10 @@
  * at USED: a u32 header (length × 4 + stream) and the bytes. OWNER is the lock: whoever holds it
  * may append or write out and reset the buffer.
  */
-import { fstatSync, statSync, writevSync } from 'node:fs';
-import { ERRNO } from './defs.js';
+import { fstatSync, statSync } from 'node:fs';
 import { errnoOf, WasiError } from './errno.js';
 import type { GuestMemory } from './memory.js';
+import { writevAll } from './stdio.js';
 
 const USED = 0;
 const OWNER = 1;
@@ -41,8 +41,6 @@ const HEADER = 4;
 /** The data area. A write larger than half of it goes to the file at once (after what is buffered). */
 export const OUTPUT_CAPACITY = 64 * 1024;
 const DIRECT = OUTPUT_CAPACITY / 2;
-/** Slices per writev (Linux's IOV_MAX): a batch of many small writes takes a few system calls. */
-const IOV_MAX = 1024;
 /** Below this many bytes a byte loop copies faster than a subarray and set(). */
 const SMALL_COPY = 32;
 
@@ -215,7 +213,7 @@ export class OutputRing {
         const header = this.view.getUint32(at, true);
         if ((header & 3) !== stream) break;
         const len = header >>> 2;
-        if (len > 0) slices.push(this.data.subarray(at + HEADER, at + HEADER + len));
+        slices.push(this.data.subarray(at + HEADER, at + HEADER + len));
         at += HEADER + len;
       }
       this.writeSlices(stream, slices);
@@ -226,27 +224,13 @@ export class OutputRing {
   }
 
   private writeDirect(stream: number, mem: GuestMemory, iovs: number, count: number): void {
-    const slices: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) {
-      const buf = mem.iovecBuf(iovs, i);
-      const len = mem.iovecLen(iovs, i);
-      if (len > 0) slices.push(mem.u8.subarray(buf, buf + len));
-    }
-    this.writeSlices(stream, slices);
+    this.writeSlices(stream, mem.iovecs(iovs, count).map((v) => mem.u8.subarray(v.buf, v.buf + v.len)));
   }
 
-  /** Writes the (non-empty) slices to the stream's fd in order; a failure is kept for the stream and the rest dropped. */
+  /** Writes the slices to the stream's fd in order; a failure is kept for the stream and the rest dropped. */
   private writeSlices(stream: number, slices: Uint8Array[]): void {
     try {
-      for (let next = 0; next < slices.length;) {
-        const batch = slices.slice(next, next + IOV_MAX);
-        let done = writevSync(this.fds[stream]!, batch);
-        if (done === 0) throw new WasiError(ERRNO.IO, 'a write made no progress');
-        let i = 0;
-        while (i < batch.length && done >= batch[i]!.length) done -= batch[i++]!.length;
-        next += i;
-        if (done > 0) slices[next] = slices[next]!.subarray(done);
-      }
+      writevAll(this.fds[stream]!, slices);
     } catch (error) {
       Atomics.compareExchange(this.control, ERRORS + stream, 0, errnoOf(error));
     }
