@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build every example in examples/c/*.c and examples/rust/*.rs to
-# examples/build/<name>.wasm. Targets newer than both their source and this
+# examples/build/<name>.wasm (examples/cpu and examples/bench to subdirectories). Targets newer than both their source and this
 # script are skipped. Works from any cwd.
 set -euo pipefail
 
@@ -38,18 +38,26 @@ build_c() {
   done
 }
 
+# build_rust SRC_DIR OUT_DIR: every SRC_DIR/*.rs to OUT_DIR/<name>.wasm.
+build_rust() {
+  mkdir -p "$2"
+  local src dst
+  for src in "$1"/*.rs; do
+    dst="$2/$(basename "$src" .rs).wasm"
+    up_to_date "$dst" "$src" && continue
+    # Call Debian's rustc explicitly: a rustup rustc earlier on PATH has no wasm32-wasi std.
+    /usr/bin/rustc --target wasm32-wasi -O --edition 2021 -C strip=debuginfo -o "$dst" "$src"
+    echo "built ${dst#"$root"/}"
+  done
+}
+
 shopt -s nullglob
 build_c "$root/examples/c" "$out"
-# CPU benchmark programs (bench/cpu-suite.js) and the WASI call-cost program (bench/wasi-calls.js),
-# kept apart so the migration oracle tests do not pick them up.
+# CPU benchmark programs (bench/cpu-suite.js), the WASI call-cost program (bench/wasi-calls.js) and
+# the line printer (bench/stdout-program.js), kept apart so the migration oracle tests do not pick them up.
 build_c "$root/examples/cpu" "$out/cpu"
 build_c "$root/examples/bench" "$out/bench"
-for src in "$root"/examples/rust/*.rs; do
-  dst="$out/$(basename "$src" .rs).wasm"
-  up_to_date "$dst" "$src" && continue
-  # Call Debian's rustc explicitly: a rustup rustc earlier on PATH has no wasm32-wasi std.
-  /usr/bin/rustc --target wasm32-wasi -O --edition 2021 -C strip=debuginfo -o "$dst" "$src"
-  echo "built ${dst#"$root"/}"
-done
+build_rust "$root/examples/rust" "$out"
+build_rust "$root/examples/bench" "$out/bench"
 # The WASI conformance programs (examples/conformance → examples/build/conformance).
 bash "$here/build-conformance.sh"
