@@ -2,21 +2,21 @@
  * Write-behind for the guest's stdout and stderr when they are regular files or /dev/null.
  *
  * Why: a guest's fd_write to stdout costs node:fs's `writeSync` (a system call through Node's
- * JavaScript fs layer), above node:wasi's whole call, which goes from wasm straight into C++. So the
- * worker appends such writes to a shared buffer instead, and they reach the file in batches: from
- * the main thread within about a millisecond (output-bridge.ts), or from the worker itself when the
- * buffer is full and before any other WASI call that could observe or order against them (anything
- * but clocks, random, args and environ, and writes to a buffered stream). A freeze, an exit and a
- * trap write everything first, so snapshots and the files a process leaves behind are exactly as if
- * every write had gone through at once.
+ * JavaScript fs layer), above node:wasi's whole call, which goes from wasm straight into C++. So
+ * the worker appends such writes to a shared buffer instead, and they reach the file in batches:
+ * from the main thread within about a millisecond (output-bridge.ts), or from the worker itself
+ * when the buffer is full and before any other WASI call that could observe or order against them
+ * (anything but clocks, random, args, environ, sched_yield and writes to a buffered stream). A
+ * freeze, an exit and a trap write everything first, so snapshots and the files a process leaves
+ * behind are exactly as if every write had gone through at once.
  *
  * Only regular files and /dev/null: writes to them do not block for long (the main thread makes
  * them synchronously, holding the buffer), and a failure is what a page cache already defers (a
  * full disk, EIO). Such a failure is kept and returned by the stream's next fd_write or fd_close,
  * as a file system that writes back later returns it at close; the bytes of the failed batch are
- * lost, as they are there. (The guest's stdio has no right to fd_sync.) Pipes, sockets and terminals are
- * written at once, as before: a write there can block for good, and EPIPE must come back from the
- * write itself.
+ * lost, as they are there (the guest's stdio has no right to fd_sync). Pipes, sockets and
+ * terminals are written at once, as before: a write there can block for good, and EPIPE must come
+ * back from the write itself.
  *
  * Layout (one SharedArrayBuffer): Int32 control words, then the data area; records are appended
  * at USED: a u32 header (length × 4 + stream) and the bytes. OWNER is the lock: whoever holds it
@@ -125,7 +125,9 @@ export class OutputRing {
     } finally {
       this.unlock();
     }
-    if (this.control[SLEEPING] !== 0 && Atomics.exchange(this.control, SLEEPING, 0) !== 0) Atomics.notify(this.control, SLEEPING);
+    // An atomic read: a plain one could be ordered before the store of USED above (not on x86, on
+    // ARM), and miss the main thread going to sleep after it found the buffer empty.
+    if (Atomics.load(this.control, SLEEPING) !== 0 && Atomics.exchange(this.control, SLEEPING, 0) !== 0) Atomics.notify(this.control, SLEEPING);
     return total;
   }
 
