@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, test } from 'vitest';
 import { run } from '../dist/runtime/index.js';
-import { CLOCKID, ERRNO, FDFLAGS, OFLAGS } from '../runtime/wasi/defs.js';
+import { CLOCKID, ERRNO, FDFLAGS } from '../runtime/wasi/defs.js';
 import { WasiHost } from '../runtime/wasi/host.js';
 import { deferrable, newOutputInit, OUTPUT_CAPACITY } from '../runtime/wasi/output-ring.js';
 import type { MountSpec } from '../runtime/wasi/types.js';
