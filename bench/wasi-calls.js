@@ -30,17 +30,18 @@ const PEER_SCRIPT = path.join(ROOT, 'bench/lib/calls-peer.js');
 const OUTPUT = path.join(ROOT, 'bench/README-calls.md');
 const PEERS = ['node-wasi', 'wmig', 'wasmer', 'node-fs'];
 /**
- * Iterations sized so the slowest peer takes about a second per sample. `key` names a row, `kind`
- * is callcost's; `pipe`: the guest's stdout is a pipe this script reads, not a file.
+ * Iterations sized so the slowest peer takes about a second per sample. `kind` is callcost's;
+ * `pipe`: the guest's stdout is a pipe this script reads, not a file (rowKey tells the rows apart).
  */
 const KINDS = [
-  { key: 'fd_write', kind: 'fd_write', label: 'fd_write, 16 bytes to stdout (a file)', floor: '`fs.writeSync`', iterations: 100_000 },
-  { key: 'fd_write (pipe)', kind: 'fd_write', pipe: true, label: 'fd_write, 16 bytes to stdout (a pipe)', floor: '`fs.writeSync`', iterations: 100_000 },
-  { key: 'fd_read', kind: 'fd_read', label: 'fd_read, 64 bytes from a file', floor: '`fs.readSync`', iterations: 100_000 },
-  { key: 'clock_time_get', kind: 'clock_time_get', label: 'clock_time_get, monotonic', floor: '`process.hrtime.bigint`', iterations: 200_000 },
-  { key: 'path_open', kind: 'path_open', label: 'path_open + fd_close of a file (the pair)', floor: '`fs.openSync` + `fs.closeSync`', iterations: 20_000 },
-  { key: 'fd_readdir', kind: 'fd_readdir', label: 'fd_readdir of a 20-entry directory', floor: '`fs.readdirSync`', iterations: 5_000 },
+  { kind: 'fd_write', label: 'fd_write, 16 bytes to stdout (a file)', floor: '`fs.writeSync`', iterations: 100_000 },
+  { kind: 'fd_write', pipe: true, label: 'fd_write, 16 bytes to stdout (a pipe)', floor: '`fs.writeSync`', iterations: 100_000 },
+  { kind: 'fd_read', label: 'fd_read, 64 bytes from a file', floor: '`fs.readSync`', iterations: 100_000 },
+  { kind: 'clock_time_get', label: 'clock_time_get, monotonic', floor: '`process.hrtime.bigint`', iterations: 200_000 },
+  { kind: 'path_open', label: 'path_open + fd_close of a file (the pair)', floor: '`fs.openSync` + `fs.closeSync`', iterations: 20_000 },
+  { kind: 'fd_readdir', label: 'fd_readdir of a 20-entry directory', floor: '`fs.readdirSync`', iterations: 5_000 },
 ];
+const rowKey = ({ kind, pipe }) => (pipe ? `${kind} (pipe)` : kind);
 const READ_FILE_BYTES = 256 * 1024;
 const DIR_ENTRIES = 20;
 
@@ -91,7 +92,9 @@ function sample(peer, fixture, { kind, pipe, iterations }) {
 }
 
 function report(results, meta) {
-  const rows = KINDS.map(({ key, label, floor }) => {
+  const rows = KINDS.map((k) => {
+    const { label, floor } = k;
+    const key = rowKey(k);
     const r = results[key];
     const base = median(r['node-wasi']);
     const cell = (peer) => `${median(r[peer]).toFixed(0)} (${Math.min(...r[peer]).toFixed(0)}–${Math.max(...r[peer]).toFixed(0)})`;
@@ -174,14 +177,14 @@ log('instrumenting callcost.wasm (cached for the samples)…');
 await loadModule(MODULE, { cacheDir: CACHE_DIR });
 const loadBefore = os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const started = performance.now();
-const results = Object.fromEntries(KINDS.map(({ key }) => [key, Object.fromEntries(PEERS.map((p) => [p, []]))]));
+const results = Object.fromEntries(KINDS.map((k) => [rowKey(k), Object.fromEntries(PEERS.map((p) => [p, []]))]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const k of KINDS) {
     for (let i = 0; i < PEERS.length; i++) {
       const peer = PEERS[(i + round) % PEERS.length];
-      results[k.key][peer].push(sample(peer, fixture, k));
+      results[rowKey(k)][peer].push(sample(peer, fixture, k));
     }
-    log(`round ${round + 1}/${ROUNDS} ${k.key}: ${PEERS.map((p) => `${p} ${results[k.key][p].at(-1).toFixed(0)} ns`).join(', ')}`);
+    log(`round ${round + 1}/${ROUNDS} ${rowKey(k)}: ${PEERS.map((p) => `${p} ${results[rowKey(k)][p].at(-1).toFixed(0)} ns`).join(', ')}`);
   }
 }
 const cpu = os.cpus();

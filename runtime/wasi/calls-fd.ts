@@ -62,21 +62,21 @@ function readStream(cx: HostContext, h: Handle, iovs: number, count: number): nu
 
 /** fd_write on any handle, from iovecs that checkIovecs() checked. */
 function write(cx: HostContext, h: Handle, iovs: number, count: number): number {
-  if (h.kind !== 'stdio' && h.kind !== 'file') return writeOther(cx, h, iovs, count);
-  checkRights(h, NEEDS.fd_write);
-  if (h.kind === 'stdio') return writeStdio(cx, h, iovs, count);
-  if (cx.output?.pending) cx.output.flush(); // what the guest wrote before comes first
-  return writeFile(cx.mem, h, iovs, count, undefined);
-}
-
-function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number): number {
-  const { mem, output } = cx;
-  if (output !== undefined && output.buffers(h.stream)) {
-    const taken = output.append(h.stream, mem, iovs, count);
+  const { output } = cx;
+  if (h.kind === 'stdio' && output?.buffers(h.stream)) {
+    checkRights(h, NEEDS.fd_write);
+    const taken = output.append(h.stream, cx.mem, iovs, count);
     h.offset += taken;
     return taken;
   }
-  if (output?.pending) output.flush();
+  output?.flush(); // what the guest wrote behind before comes first
+  if (h.kind !== 'stdio' && h.kind !== 'file') return writeOther(cx, h, iovs, count);
+  checkRights(h, NEEDS.fd_write);
+  return h.kind === 'stdio' ? writeStdio(cx, h, iovs, count) : writeFile(cx.mem, h, iovs, count, undefined);
+}
+
+function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number): number {
+  const { mem } = cx;
   let total: number;
   if (count === 1) {
     total = mem.iovecLen(iovs, 0);
@@ -92,7 +92,6 @@ function writeStdio(cx: HostContext, h: StdioHandle, iovs: number, count: number
 
 /** write() on a socket, or its error for a listener or directory: apart, as readStream. */
 function writeOther(cx: HostContext, h: Handle, iovs: number, count: number): number {
-  if (cx.output?.pending) cx.output.flush();
   if (h.kind !== 'socket') throw new WasiError(h.kind === 'listener' ? ERRNO.NOTCONN : ERRNO.BADF, `fd_write on a ${h.kind}`);
   checkRights(h, NEEDS.fd_write);
   const list = cx.mem.iovecs(iovs, count);

@@ -112,21 +112,15 @@ export class WasiHost {
     const cx = this.cx;
     const fns = { ...envCalls(cx), ...fdCalls(cx), ...pathCalls(cx), ...pollCalls(cx), ...sockCalls(cx) };
     const imports: Record<string, WasiFunction> = {};
-    const output = cx.output;
     for (const [name, fn] of Object.entries(fns) as [string, Fixed][]) {
+      const flushFirst = UNORDERED.has(name) ? undefined : cx.output;
       // Fixed arity (path_open has the most parameters, 9): a rest parameter costs an array per call.
-      imports[name] = (output === undefined || UNORDERED.has(name) ? (a, b, c, d, e, f, g, h, i) => {
+      imports[name] = ((a, b, c, d, e, f, g, h, i) => {
         try {
+          flushFirst?.flush();
           return fn(a, b, c, d, e, f, g, h, i);
         } catch (error) {
           return errnoOf(error); // rethrows ProcExit, FreezeInterrupt and bugs
-        }
-      } : (a, b, c, d, e, f, g, h, i) => {
-        try {
-          if (output.pending) output.flush();
-          return fn(a, b, c, d, e, f, g, h, i);
-        } catch (error) {
-          return errnoOf(error);
         }
       }) as Fixed as WasiFunction;
     }

@@ -86,11 +86,6 @@ export class OutputRing {
     return this.fds[stream]! >= 0;
   }
 
-  /** Bytes waiting (a plain read: only the worker makes it grow, so a stale 0 is not possible there). */
-  get pending(): boolean {
-    return this.control[USED] !== 0;
-  }
-
   // ---- worker side ----
 
   /**
@@ -133,6 +128,8 @@ export class OutputRing {
 
   /** Writes everything buffered to the files now (before a call that could observe or order against it). */
   flush(): void {
+    // A plain read: only the worker makes USED grow, so here a stale 0 is not possible.
+    if (this.control[USED] === 0) return;
     this.lock(WORKER);
     try {
       this.writeOut();
