@@ -2,8 +2,8 @@
  * Whole-process cost of a program that writes many small lines: examples/bench/lines.rs (Rust's
  * stdout writes each line at once, one fd_write per line, whatever stdout is), its stdout a regular
  * file or a pipe into `cat`, under `wmig run` and under a node:wasi runner, as ratios to node:wasi
- * with the same stdout, measured in the same run. wmig writes stdout to a file behind
- * (runtime/wasi/output-ring.ts) and to a pipe at once.
+ * with the same stdout, measured in the same run. wmig writes stdout to a file or a pipe behind
+ * (runtime/wasi/output-ring.ts).
  *
  *   npm run build && bash scripts/build-examples.sh && node bench/stdout-program.js
  *
@@ -73,9 +73,10 @@ cached), median of ${ROUNDS} interleaved rounds; every run's output is checked a
 
 ${table(['stdout', 'node:wasi ms', 'wmig run ms', 'wmig / node:wasi'], rows)}
 
-wmig writes stdout to a regular file behind (runtime/wasi/output-ring.ts): the guest's fd_write
-appends to a buffer its main thread writes out about a millisecond later, one system call per
-batch. To a pipe it writes at once, as node:wasi does, and pays node:fs per line (bench/README-calls.md).
+wmig writes stdout to a regular file or a pipe behind (runtime/wasi/output-ring.ts): the guest's
+fd_write appends to a buffer its main thread writes out about a millisecond later, one system call
+per batch (to a pipe, whole lines of up to PIPE_BUF per write). node:wasi makes one write per line;
+a reader of a pipe then wakes for nearly every line (bench/README-calls.md has the cost per call).
 `;
 fs.writeFileSync(OUTPUT, markdown);
 process.stdout.write(markdown);

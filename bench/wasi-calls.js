@@ -142,13 +142,13 @@ ${verdict}
   same way (byte buffers in a \`WebAssembly.Memory\`). node:wasi does not pay it: its calls go
   from wasm straight into C++ (uvwasi). Where the floor is above node:wasi, no JavaScript host built
   on \`node:fs\` can meet the target; wmig's cost above the floor is its own.
-- fd_write to stdout: when it is a regular file (or /dev/null), wmig writes behind
+- fd_write to stdout: when it is a regular file (or /dev/null) or a pipe, wmig writes behind
   (runtime/wasi/output-ring.ts): the guest's fd_write appends to a buffer shared with the main
-  thread, which writes it out about a millisecond later, one system call per batch; any other call
-  that could see or order against those bytes, a freeze, an exit and a full buffer write them out
-  first. The row "to a file" measures that path. To a pipe (read by this script as it comes) or a
-  terminal, wmig writes at once, as node:wasi does, and pays node:fs's floor; the floor column of
-  both rows is \`fs.writeSync\` to the same kind of fd.
+  thread, which writes it out about a millisecond later, one system call per batch (to a pipe,
+  whole records of up to PIPE_BUF per write); any other call that could see or order against those
+  bytes, a freeze, an exit and a full buffer write them out first. Both rows measure that path (the
+  pipe row's reader is \`cat\`). To a socket or a terminal, wmig writes at once, as node:wasi does,
+  and pays node:fs's floor; the floor column of both rows is \`fs.writeSync\` to the same kind of fd.
 - wmig does not leave node:fs. Handing stdout's write to a node:wasi instance (JavaScript into uvwasi,
   one writev) saved ~100 ns per fd_write, but node:wasi is experimental in Node.js 20, with open crash
   reports (nodejs/node#52402, #53087), and a crash there would take the guest down with it. For

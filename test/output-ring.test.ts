@@ -1,6 +1,7 @@
-// Write-behind of stdout/stderr to regular files and /dev/null (runtime/wasi/output-ring.ts). The
-// oracle is the unbuffered path: the same writes made at once, and the same program's piped run.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Write-behind of stdout/stderr to regular files, /dev/null and pipes (runtime/wasi/output-ring.ts).
+// The oracle is the unbuffered path: the same writes made at once, and the same program's run with
+// --no-write-behind.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,8 @@ import { afterEach, describe, expect, it, test } from 'vitest';
 import { run } from '../dist/runtime/index.js';
 import { CLOCKID, ERRNO, FDFLAGS } from '../runtime/wasi/defs.js';
 import { WasiHost } from '../runtime/wasi/host.js';
-import { deferrable, newOutputInit, OUTPUT_CAPACITY } from '../runtime/wasi/output-ring.js';
+import { OutputBridge } from '../runtime/wasi/output-bridge.js';
+import { newOutputInit, OUTPUT_CAPACITY, outputStream } from '../runtime/wasi/output-ring.js';
 import type { MountSpec } from '../runtime/wasi/types.js';
 import { EXAMPLES, oracle } from './helpers/examples.js';
 import { CACHE_DIR, example, ROOT, tempDir, WMIG } from './helpers/wmig.js';
@@ -17,8 +19,10 @@ import { Guest } from './helpers/wasi-guest.js';
 const dirs: string[] = [];
 const fds: number[] = [];
 const hosts: WasiHost[] = [];
+const bridges: OutputBridge[] = [];
 afterEach(() => {
   for (const h of hosts.splice(0)) h.close();
+  for (const b of bridges.splice(0)) b.close();
   for (const fd of fds.splice(0)) fs.closeSync(fd);
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
@@ -31,7 +35,7 @@ function setup(flags = 'w') {
   fs.writeFileSync(file, '');
   const fd = fs.openSync(file, flags);
   fds.push(fd);
-  const output = newOutputInit(fd, fd);
+  const output = newOutputInit(outputStream(fd), outputStream(fd));
   expect(output, 'a regular file is written behind').toBeDefined();
   const mounts: MountSpec[] = [{ guestPath: '/d', kind: 'host', hostPath: dir }];
   const host = new WasiHost({ args: ['prog'], env: [], mounts, stdio: { stdin: 0, stdout: fd, stderr: fd }, output });
@@ -97,7 +101,7 @@ describe('stdout and stderr written behind, in the worker', () => {
     expect(g.call('fd_fdstat_get', 2, 16), 'closed all the same').toBe(ERRNO.BADF);
   });
 
-  it('only regular files and /dev/null are written behind: not pipes, terminals or other devices', () => {
+  it('regular files, /dev/null and pipes are written behind; other devices are not', () => {
     const dir = tempDir();
     dirs.push(dir);
     const fifo = path.join(dir, 'fifo');
@@ -107,11 +111,164 @@ describe('stdout and stderr written behind, in the worker', () => {
       fds.push(fd);
       return fd;
     };
-    expect(deferrable(open(fifo, 'r+'))).toBe(false);
-    expect(deferrable(open('/dev/full', 'w'))).toBe(false);
-    expect(deferrable(open('/dev/null', 'w'))).toBe(true);
-    expect(deferrable(open(path.join(dir, 'f'), 'w'))).toBe(true);
-    expect(newOutputInit(open(fifo, 'r+'), open('/dev/full', 'w'))).toBeUndefined();
+    const pipe = open(fifo, 'r+');
+    expect(outputStream(pipe)).toEqual({ fd: pipe, pipe: true });
+    expect(outputStream(open('/dev/full', 'w'))).toBeUndefined();
+    const devNull = open('/dev/null', 'w');
+    expect(outputStream(devNull)).toEqual({ fd: devNull, pipe: false });
+    const file = open(path.join(dir, 'f'), 'w');
+    expect(outputStream(file)).toEqual({ fd: file, pipe: false });
+    expect(newOutputInit(outputStream(open('/dev/full', 'w')), undefined)).toBeUndefined();
+  });
+});
+
+describe('stdout written behind to a pipe', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** A FIFO whose reader is the test (non-blocking reads) and whose writer is the guest's stdout, through a bridge. */
+  function pipeSetup() {
+    const dir = tempDir();
+    dirs.push(dir);
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const writer = fs.openSync(fifo, 'w');
+    const devNull = fs.openSync('/dev/null', 'w');
+    fds.push(reader, writer, devNull);
+    const stdio = { stdin: 0, stdout: writer, stderr: devNull };
+    const bridge = OutputBridge.for(stdio)!;
+    bridges.push(bridge);
+    const host = new WasiHost({ args: ['prog'], env: [], mounts: [], stdio, output: bridge.init });
+    hosts.push(host);
+    /** Everything the pipe holds now. */
+    const drain = (max = Infinity) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        const chunk = Buffer.alloc(Math.min(65536, max - total));
+        if (chunk.length === 0) break;
+        let n: number;
+        try {
+          n = fs.readSync(reader, chunk);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EAGAIN') break;
+          throw e;
+        }
+        if (n === 0) break;
+        chunks.push(chunk.subarray(0, n));
+        total += n;
+      }
+      return Buffer.concat(chunks).toString('latin1');
+    };
+    return { g: new Guest(host), fifo, reader, writer, drain };
+  }
+
+  it('a full pipe does not block the main thread: it writes on where it stopped, and the worker writes the rest, each byte once', async () => {
+    const { g, fifo, drain } = pipeSetup();
+    // Fill the pipe to the brim (whole pages: the kernel cannot merge a later write into them).
+    const filler = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    fds.push(filler);
+    let prefill = '';
+    for (let i = 0; ; i++) {
+      const page = String.fromCharCode(97 + (i % 26)).repeat(4096);
+      try {
+        fs.writeSync(filler, page);
+      } catch (e) {
+        expect((e as NodeJS.ErrnoException).code).toBe('EAGAIN');
+        break;
+      }
+      prefill += page;
+    }
+    const small = 'S'.repeat(3000) + '\n';
+    const large = Array.from({ length: 1000 }, (_, i) => `${i}`.padStart(9, '.') + '\n').join(''); // 10 000 bytes, > PIPE_BUF
+    expect(g.write(1, small)).toBe(small.length);
+    expect(g.write(1, large)).toBe(large.length);
+    // The main thread's write-outs find the pipe full: the event loop runs on (these sleeps end).
+    await sleep(30);
+    const first = drain(8192); // room for two pages
+    expect(first).toBe(prefill.slice(0, 8192));
+    await sleep(150); // the main thread's retries: the small record whole, the large one in part
+    const second = drain();
+    const afterPrefill = second.slice(prefill.length - 8192);
+    expect(afterPrefill.startsWith(small), 'the small record came next, whole').toBe(true);
+    expect(afterPrefill.length, 'part of the large record').toBeGreaterThan(small.length);
+    expect(afterPrefill.length, 'not all of it').toBeLessThan(small.length + large.length);
+    // A call the buffer must be written out before: the worker writes the rest (the pipe is empty now).
+    g.ok('fd_fdstat_get', 1, 256);
+    expect(first + second + drain()).toBe(prefill + small + large);
+  });
+
+  it('a line reaches the pipe while the guest writes nothing more, and a closed reader comes back as EPIPE from the next write', async () => {
+    const { g, reader, drain } = pipeSetup();
+    expect(g.write(1, 'hello\n')).toBe(6);
+    const started = Date.now();
+    let got = '';
+    while (got === '' && Date.now() - started < 5000) {
+      await sleep(2);
+      got = drain();
+    }
+    expect(got).toBe('hello\n');
+    fs.closeSync(reader);
+    fds.splice(fds.indexOf(reader), 1);
+    expect(g.write(1, 'lost\n'), 'taken; it fails when written out').toBe(5);
+    g.ok('fd_fdstat_get', 1, 256);
+    expect(g.write(1, 'x')).toBe(-ERRNO.PIPE);
+  });
+
+  it('records of two processes sharing the pipe never interleave inside a record (each under PIPE_BUF)', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const script = path.join(dir, 'writer.mjs');
+    const runtime = path.join(ROOT, 'dist', 'runtime', 'wasi');
+    // Each writer's guest writes 2000-byte records (one fd_write of two iovecs each) behind, and
+    // lets the main thread's timer write out now and then; both start at the same moment.
+    fs.writeFileSync(script, `
+      import { WasiHost } from ${JSON.stringify(path.join(runtime, 'host.js'))};
+      import { OutputBridge } from ${JSON.stringify(path.join(runtime, 'output-bridge.js'))};
+      const [letter, startAt] = [process.argv[2], Number(process.argv[3])];
+      const stdio = { stdin: 0, stdout: 1, stderr: 2 };
+      const bridge = OutputBridge.for(stdio);
+      if (!bridge) process.exit(3);
+      const host = new WasiHost({ args: [], env: [], mounts: [], stdio, output: bridge.init });
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      host.setMemory(memory);
+      const u8 = new Uint8Array(memory.buffer);
+      u8.fill(letter.charCodeAt(0), 1024, 2024);
+      u8.fill(letter.toLowerCase().charCodeAt(0), 2024, 3023);
+      u8[3023] = 10;
+      const dv = new DataView(memory.buffer);
+      dv.setUint32(0, 1024, true);
+      dv.setUint32(4, 1000, true);
+      dv.setUint32(8, 2024, true);
+      dv.setUint32(12, 1000, true);
+      while (Date.now() < startAt);
+      const fdWrite = host.imports.fd_write;
+      for (let n = 0; n < 5000 && Date.now() < startAt + 1500; n++) {
+        if (fdWrite(1, 0, 2, 16) !== 0) process.exit(1);
+        if (n % 100 === 99) await new Promise((r) => setTimeout(r, 3));
+      }
+      host.close();
+      bridge.close();
+    `);
+    // A slow reader keeps the pipe nearly full, so that a write larger than the room left waits
+    // half done, and the other writer's write can land in its middle.
+    const reader = path.join(dir, 'reader.mjs');
+    fs.writeFileSync(reader, `
+      import fs from 'node:fs';
+      const buf = Buffer.alloc(3000);
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      for (let n; (n = fs.readSync(0, buf)) > 0; Atomics.wait(pause, 0, 0, 0.2)) fs.writeSync(1, buf, 0, n);
+    `);
+    const startAt = Date.now() + 1500;
+    const out = path.join(dir, 'out');
+    const writer = (letter: string) => `"${process.execPath}" "${script}" ${letter} ${startAt}`;
+    const r = spawnSync('bash', ['-c', `{ ${writer('A')} & ${writer('B')} & wait; } | "${process.execPath}" "${reader}" >"${out}"`], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = fs.readFileSync(out, 'latin1').split('\n').slice(0, -1);
+    const records = { A: 'A'.repeat(1000) + 'a'.repeat(999), B: 'B'.repeat(1000) + 'b'.repeat(999) };
+    expect(lines.filter((l) => l === records.A).length).toBeGreaterThan(100);
+    expect(lines.filter((l) => l === records.B).length).toBeGreaterThan(100);
+    expect(lines.filter((l) => l !== records.A && l !== records.B).length, 'records split by the other writer').toBe(0);
   });
 });
 
@@ -135,6 +292,48 @@ describe('stdout and stderr written behind, in a process', () => {
     }
   });
 
+  test.each([[[], 2], [['--no-write-behind'], 1]])('wmig run %j: a line reaches a pipe while the guest computes; descriptors on the pipe: %i', async (flags, descriptors) => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const writer = fs.openSync(fifo, 'w');
+    fds.push(reader, writer);
+    const spin = path.join(ROOT, 'examples', 'build', 'cpu', 'spin.wasm');
+    // spin prints a line, flushes it, then computes for about 10 s without a call.
+    const child = spawn(process.execPath, [WMIG, 'run', ...flags, spin, '2000'], {
+      stdio: ['ignore', writer, 'inherit'],
+      env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR },
+    });
+    try {
+      const line = Buffer.alloc(100);
+      let got = 0;
+      for (const started = Date.now(); got === 0 && Date.now() - started < 20_000; await new Promise((r) => setTimeout(r, 5))) {
+        try {
+          got = fs.readSync(reader, line);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        }
+      }
+      expect(line.toString('latin1', 0, got)).toBe('spin: 2000000000 rounds\n');
+      expect(child.exitCode, 'still computing').toBeNull();
+      // Write-behind gives wmig's main thread a non-blocking descriptor of its own on the pipe.
+      const procFds = path.join('/proc', String(child.pid), 'fd');
+      const onPipe = fs.readdirSync(procFds).filter((fd) => {
+        try {
+          return fs.readlinkSync(path.join(procFds, fd)) === fifo;
+        } catch {
+          return false; // closed meanwhile
+        }
+      });
+      expect(onPipe.length).toBe(descriptors);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
   /** `wmig ARGS` with stdout and stderr sent into one file (`>>`: appended), in a shell. */
   const intoFile = (args: string[], file: string) =>
     spawnSync('bash', ['-c', `exec "${process.execPath}" "${WMIG}" "$@" >>"${file}" 2>&1 </dev/null`, 'wmig', ...args], {
@@ -142,7 +341,7 @@ describe('stdout and stderr written behind, in a process', () => {
       env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR },
     }).status;
 
-  test.each(['progress', 'clockrand', 'recursion'])('%s: into a file, frozen and thawed at several calls, the file is the piped run byte for byte', async (name) => {
+  test.each(['progress', 'clockrand', 'recursion'])('%s: into a file or a pipe, and into a file frozen and thawed at several calls, the output is the unbuffered run byte for byte', async (name) => {
     const c = EXAMPLES.find((e) => e.name === name)!;
     const expected = await oracle(c);
     const dir = tempDir();
@@ -154,13 +353,20 @@ describe('stdout and stderr written behind, in a process', () => {
       env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR },
     });
     expect(fs.readFileSync(alone, 'latin1')).toBe(expected.stdout.toString('latin1'));
-    // The order of stdout and stderr in one file: as through one pipe, written at once.
+    // The order of stdout and stderr in one stream, every write made at once.
+    const uninterrupted = spawnSync('bash', ['-c', `exec "${process.execPath}" "${WMIG}" run --no-write-behind "${example(name)}" 2>&1 </dev/null`], {
+      cwd: ROOT,
+      env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR },
+      encoding: 'latin1',
+    }).stdout;
+    expect(uninterrupted.length).toBeGreaterThanOrEqual(expected.stdout.length);
+    // Through a pipe, written behind: the same bytes in the same order.
     const piped = path.join(dir, 'piped');
     spawnSync('bash', ['-c', `"${process.execPath}" "${WMIG}" run "${example(name)}" 2>&1 </dev/null | cat >"${piped}"`], {
       cwd: ROOT,
       env: { ...process.env, WMIG_CACHE_DIR: CACHE_DIR },
     });
-    const uninterrupted = fs.readFileSync(piped, 'latin1');
+    expect(fs.readFileSync(piped, 'latin1')).toBe(uninterrupted);
     const merged = path.join(dir, 'merged');
     expect(intoFile(['run', example(name)], merged)).toBe(expected.status);
     expect(fs.readFileSync(merged, 'latin1')).toBe(uninterrupted);

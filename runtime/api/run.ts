@@ -34,6 +34,12 @@ export interface RunOptions extends ModuleOptions, AutoFreezeOptions {
   mounts?: MountSpec[];
   stdio?: StdioSpec;
   /**
+   * Write the guest's stdout and stderr behind when they are regular files, /dev/null or pipes
+   * (default true): fd_write appends to a buffer written out within about a millisecond, and before
+   * any call that could observe it. false: every write is made before fd_write returns.
+   */
+  writeBehind?: boolean;
+  /**
    * Listen on these addresses ("HOST:PORT"; port 0 picks one, see `proc.listening`) and hand the
    * guest one listening socket fd each, right after the preopens (like wasmtime's --tcplisten).
    */
@@ -53,7 +59,7 @@ export async function run(module: string | Uint8Array | LoadedModule, options: R
   const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {});
   const sockets = options.listen?.length ? await SocketBridge.listen(options.listen) : undefined;
   const stdin = stdinBridge(options.stdio);
-  const output = outputBridge(options.stdio);
+  const output = outputBridge(options);
   const det = options.deterministic;
   const wasi = {
     args: [argv0, ...(options.args ?? [])],
@@ -73,9 +79,9 @@ export function stdinBridge(stdio: StdioSpec | undefined): StdinBridge | undefin
   return StdinBridge.for((stdio ?? DEFAULT_STDIO).stdin);
 }
 
-/** The main thread writes the guest's stdout and stderr when they are regular files or /dev/null (see output-ring.ts). */
-export function outputBridge(stdio: StdioSpec | undefined): OutputBridge | undefined {
-  return OutputBridge.for(stdio ?? DEFAULT_STDIO);
+/** The main thread writes the guest's stdout and stderr when they are regular files, /dev/null or pipes (see output-ring.ts). */
+export function outputBridge(options: { stdio?: StdioSpec; writeBehind?: boolean }): OutputBridge | undefined {
+  return options.writeBehind === false ? undefined : OutputBridge.for(options.stdio ?? DEFAULT_STDIO);
 }
 
 export function isLoaded(value: unknown): value is LoadedModule {

@@ -13,6 +13,12 @@ export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
   /** Re-binds mounts by guest path: a host mount can point at another directory on this machine. */
   mounts?: MountSpec[];
   stdio?: StdioSpec;
+  /**
+   * Write the guest's stdout and stderr behind when they are regular files, /dev/null or pipes
+   * (default true): fd_write appends to a buffer written out within about a millisecond, and before
+   * any call that could observe it. false: every write is made before fd_write returns.
+   */
+  writeBehind?: boolean;
   /** The module, for a snapshot that does not carry it (plain or instrumented; its digest must match). */
   module?: string | Uint8Array;
   /**
@@ -39,7 +45,7 @@ export async function thaw(source: string | Uint8Array, options: ThawOptions = {
   }
   const sockets = original.length > 0 ? await SocketBridge.listen(original.map((a, i) => options.listen?.[i] ?? a)) : undefined;
   const stdin = stdinBridge(options.stdio);
-  const output = outputBridge(options.stdio);
+  const output = outputBridge(options);
   const restore = {
     mounts: options.mounts,
     stdio: options.stdio,

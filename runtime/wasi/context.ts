@@ -49,7 +49,7 @@ export class HostContext implements HostParts {
   sockets: SocketClient | undefined;
   /** The worker's end of the stdin bridge, when stdin is a pipe, socket or terminal. */
   stdin: StdinClient | undefined;
-  /** Deferred stdout/stderr writes, when either is a regular file or /dev/null. */
+  /** Deferred stdout/stderr writes, when either is a regular file, /dev/null or a pipe. */
   output: OutputRing | undefined;
 
   constructor(p: HostParts) {

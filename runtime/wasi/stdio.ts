@@ -5,7 +5,7 @@ import { ERRNO } from './defs.js';
 import { nodeErrorCode, WasiError } from './errno.js';
 
 /** Slices per writev (Linux's IOV_MAX). */
-const IOV_MAX = 1024;
+export const IOV_MAX = 1024;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 

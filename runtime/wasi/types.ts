@@ -60,7 +60,7 @@ export interface WasiConfig {
   sockets?: BridgeInit;
   /** Present when stdin is a pipe, socket or terminal: the main thread reads it for the guest. */
   stdinBridge?: StdinInit;
-  /** Present when stdout or stderr is a regular file or /dev/null: their writes are deferred (output-ring.ts). */
+  /** Present when stdout or stderr is a regular file, /dev/null or a pipe: their writes are deferred (output-ring.ts). */
   output?: OutputInit;
   deterministic?: DeterministicSpec;
 }

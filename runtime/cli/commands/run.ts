@@ -15,6 +15,7 @@ interface RunFlags extends FreezeFlags {
   listen?: string[];
   deterministic?: boolean;
   seed?: string;
+  writeBehind: boolean;
 }
 
 export function registerRun(program: Command, exit: (code: number) => void): void {
@@ -34,6 +35,7 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
     .option('--cache-dir <DIR>', 'where instrumented modules are cached (default: $WMIG_CACHE_DIR or ~/.cache/wmig)')
     .option('--preempt', 'add preemption points at loop headers, so freezes also happen in compute loops without WASI calls')
     .option('--compact', 'instrument without fast paths: about half the instrumented code, slower (see wmig instrument --compact)')
+    .option('--no-write-behind', "make every write to stdout and stderr before the guest's fd_write returns (default: to a regular file or a pipe they are written in batches, within about 1 ms)")
     .passThroughOptions();
   addFreezeFlags(command);
   command.action(async (module: string, args: string[], flags: RunFlags) => {
@@ -47,6 +49,7 @@ export function registerRun(program: Command, exit: (code: number) => void): voi
       fastPaths: !flags.compact,
       listen: flags.listen,
       deterministic: flags.seed ?? flags.deterministic,
+      writeBehind: flags.writeBehind,
       ...autoFreezeOptions(flags),
     };
     exit(await supervise(() => run(module, options), { snapshot: flags.snapshot, verbose: flags.verbose ?? false }));

@@ -10,6 +10,7 @@ interface ThawFlags extends FreezeFlags {
   cacheDir?: string;
   preempt?: boolean;
   listen?: string[];
+  writeBehind: boolean;
 }
 
 export function registerThaw(program: Command, exit: (code: number) => void): void {
@@ -22,7 +23,8 @@ export function registerThaw(program: Command, exit: (code: number) => void): vo
     .option('--listen <HOST:PORT>', "re-bind the snapshot's listening sockets, in guest fd order, to these addresses (default: the addresses they had)", parseListen)
     .option('--module <FILE>', 'the module, for a snapshot made with --no-embed-module')
     .option('--cache-dir <DIR>', 'where instrumented modules are cached')
-    .option('--preempt', 'with --module, for a snapshot from a wmig that did not record it: instrument the module with preemption points');
+    .option('--preempt', 'with --module, for a snapshot from a wmig that did not record it: instrument the module with preemption points')
+    .option('--no-write-behind', "make every write to stdout and stderr before the guest's fd_write returns (default: to a regular file or a pipe they are written in batches, within about 1 ms)");
   addFreezeFlags(command);
   command.action(async (snapshot: string, flags: ThawFlags) => {
     const options = {
@@ -31,6 +33,7 @@ export function registerThaw(program: Command, exit: (code: number) => void): vo
       listen: flags.listen,
       cacheDir: flags.cacheDir,
       preempt: flags.preempt ?? false,
+      writeBehind: flags.writeBehind,
       ...autoFreezeOptions(flags),
     };
     exit(await supervise(() => thaw(snapshot, options), { snapshot: flags.snapshot, verbose: flags.verbose ?? false }));
