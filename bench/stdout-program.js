@@ -23,6 +23,7 @@ const OUTPUT = path.join(ROOT, 'bench/README-output.md');
 const RUNNERS = {
   'node:wasi': [process.execPath, '--no-warnings', path.join(ROOT, 'bench/lib/node-wasi-run.js'), MODULE, String(LINES)],
   wmig: [process.execPath, WMIG_BIN, 'run', MODULE, String(LINES)],
+  'wmig --no-write-behind': [process.execPath, WMIG_BIN, 'run', '--no-write-behind', MODULE, String(LINES)],
 };
 const SINKS = {
   file: (out) => `"$@" >"${out}"`,
@@ -60,6 +61,8 @@ const rows = Object.keys(SINKS).map((sink) => [
   msOf('node:wasi', sink).toFixed(0),
   msOf('wmig', sink).toFixed(0),
   `**${ratio(msOf('wmig', sink) / msOf('node:wasi', sink))}**`,
+  msOf('wmig --no-write-behind', sink).toFixed(0),
+  ratio(msOf('wmig --no-write-behind', sink) / msOf('node:wasi', sink)),
 ]);
 const cpu = os.cpus();
 const markdown = `# A program that writes many small lines: wmig vs node:wasi, whole process
@@ -71,12 +74,13 @@ examples/bench/lines.rs printing ${LINES} lines (${(reference.length / 1e6).toFi
 whatever stdout is). Wall time of the whole process (start-up included: wmig's instrumentation is
 cached), median of ${ROUNDS} interleaved rounds; every run's output is checked against node:wasi's, byte for byte.
 
-${table(['stdout', 'node:wasi ms', 'wmig run ms', 'wmig / node:wasi'], rows)}
+${table(['stdout', 'node:wasi ms', 'wmig run ms', 'wmig / node:wasi', 'wmig run --no-write-behind ms', 'that / node:wasi'], rows)}
 
 wmig writes stdout to a regular file or a pipe behind (runtime/wasi/output-ring.ts): the guest's
 fd_write appends to a buffer its main thread writes out about a millisecond later, one system call
-per batch (to a pipe, whole lines of up to PIPE_BUF per write). node:wasi makes one write per line;
-a reader of a pipe then wakes for nearly every line (bench/README-calls.md has the cost per call).
+per batch (to a pipe, whole lines of up to PIPE_BUF per write). node:wasi, and wmig with
+--no-write-behind, make one write per line; a reader of a pipe then wakes for nearly every line
+(bench/README-calls.md has the cost per call).
 `;
 fs.writeFileSync(OUTPUT, markdown);
 process.stdout.write(markdown);
