@@ -13,6 +13,7 @@ import { OutputBridge } from '../runtime/wasi/output-bridge.js';
 import { newOutputInit, OUTPUT_CAPACITY, outputStream } from '../runtime/wasi/output-ring.js';
 import type { MountSpec } from '../runtime/wasi/types.js';
 import { EXAMPLES, oracle } from './helpers/examples.js';
+import { sharedPipeRecords } from './helpers/pipe-records.js';
 import { CACHE_DIR, example, ROOT, tempDir, WMIG } from './helpers/wmig.js';
 import { Guest } from './helpers/wasi-guest.js';
 
@@ -26,6 +27,18 @@ afterEach(() => {
   for (const fd of fds.splice(0)) fs.closeSync(fd);
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
+
+/** A FIFO in a new temp dir, opened for non-blocking reads (the test's end) and for blocking writes. */
+function fifoPair() {
+  const dir = tempDir();
+  dirs.push(dir);
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const writer = fs.openSync(fifo, 'w');
+  fds.push(reader, writer);
+  return { fifo, reader, writer };
+}
 
 /** A host whose stdout and stderr are one file (opened with `flags`), written behind; plus a mount of its directory. */
 function setup(flags = 'w') {
@@ -127,14 +140,9 @@ describe('stdout written behind to a pipe', () => {
 
   /** A FIFO whose reader is the test (non-blocking reads) and whose writer is the guest's stdout, through a bridge. */
   function pipeSetup() {
-    const dir = tempDir();
-    dirs.push(dir);
-    const fifo = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const writer = fs.openSync(fifo, 'w');
+    const { fifo, reader, writer } = fifoPair();
     const devNull = fs.openSync('/dev/null', 'w');
-    fds.push(reader, writer, devNull);
+    fds.push(devNull);
     const stdio = { stdin: 0, stdout: writer, stderr: devNull };
     const bridge = OutputBridge.for(stdio)!;
     bridges.push(bridge);
@@ -218,57 +226,10 @@ describe('stdout written behind to a pipe', () => {
   it('records of two processes sharing the pipe never interleave inside a record (each under PIPE_BUF)', () => {
     const dir = tempDir();
     dirs.push(dir);
-    const script = path.join(dir, 'writer.mjs');
-    const runtime = path.join(ROOT, 'dist', 'runtime', 'wasi');
-    // Each writer's guest writes 2000-byte records (one fd_write of two iovecs each) behind, and
-    // lets the main thread's timer write out now and then; both start at the same moment.
-    fs.writeFileSync(script, `
-      import { WasiHost } from ${JSON.stringify(path.join(runtime, 'host.js'))};
-      import { OutputBridge } from ${JSON.stringify(path.join(runtime, 'output-bridge.js'))};
-      const [letter, startAt] = [process.argv[2], Number(process.argv[3])];
-      const stdio = { stdin: 0, stdout: 1, stderr: 2 };
-      const bridge = OutputBridge.for(stdio);
-      if (!bridge) process.exit(3);
-      const host = new WasiHost({ args: [], env: [], mounts: [], stdio, output: bridge.init });
-      const memory = new WebAssembly.Memory({ initial: 1 });
-      host.setMemory(memory);
-      const u8 = new Uint8Array(memory.buffer);
-      u8.fill(letter.charCodeAt(0), 1024, 2024);
-      u8.fill(letter.toLowerCase().charCodeAt(0), 2024, 3023);
-      u8[3023] = 10;
-      const dv = new DataView(memory.buffer);
-      dv.setUint32(0, 1024, true);
-      dv.setUint32(4, 1000, true);
-      dv.setUint32(8, 2024, true);
-      dv.setUint32(12, 1000, true);
-      while (Date.now() < startAt);
-      const fdWrite = host.imports.fd_write;
-      for (let n = 0; n < 5000 && Date.now() < startAt + 1500; n++) {
-        if (fdWrite(1, 0, 2, 16) !== 0) process.exit(1);
-        if (n % 100 === 99) await new Promise((r) => setTimeout(r, 3));
-      }
-      host.close();
-      bridge.close();
-    `);
-    // A slow reader keeps the pipe nearly full, so that a write larger than the room left waits
-    // half done, and the other writer's write can land in its middle.
-    const reader = path.join(dir, 'reader.mjs');
-    fs.writeFileSync(reader, `
-      import fs from 'node:fs';
-      const buf = Buffer.alloc(3000);
-      const pause = new Int32Array(new SharedArrayBuffer(4));
-      for (let n; (n = fs.readSync(0, buf)) > 0; Atomics.wait(pause, 0, 0, 0.2)) fs.writeSync(1, buf, 0, n);
-    `);
-    const startAt = Date.now() + 1500;
-    const out = path.join(dir, 'out');
-    const writer = (letter: string) => `"${process.execPath}" "${script}" ${letter} ${startAt}`;
-    const r = spawnSync('bash', ['-c', `{ ${writer('A')} & ${writer('B')} & wait; } | "${process.execPath}" "${reader}" >"${out}"`], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    const lines = fs.readFileSync(out, 'latin1').split('\n').slice(0, -1);
-    const records = { A: 'A'.repeat(1000) + 'a'.repeat(999), B: 'B'.repeat(1000) + 'b'.repeat(999) };
-    expect(lines.filter((l) => l === records.A).length).toBeGreaterThan(100);
-    expect(lines.filter((l) => l === records.B).length).toBeGreaterThan(100);
-    expect(lines.filter((l) => l !== records.A && l !== records.B).length, 'records split by the other writer').toBe(0);
+    const got = sharedPipeRecords(dir, true);
+    expect(got.A).toBeGreaterThan(100);
+    expect(got.B).toBeGreaterThan(100);
+    expect(got.split, 'records split by the other writer').toBe(0);
   });
 });
 
@@ -293,13 +254,7 @@ describe('stdout and stderr written behind, in a process', () => {
   });
 
   test.each([[[], 2], [['--no-write-behind'], 1]])('wmig run %j: a line reaches a pipe while the guest computes; descriptors on the pipe: %i', async (flags, descriptors) => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const fifo = path.join(dir, 'fifo');
-    execFileSync('mkfifo', [fifo]);
-    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const writer = fs.openSync(fifo, 'w');
-    fds.push(reader, writer);
+    const { fifo, reader, writer } = fifoPair();
     const spin = path.join(ROOT, 'examples', 'build', 'cpu', 'spin.wasm');
     // spin prints a line, flushes it, then computes for about 10 s without a call.
     const child = spawn(process.execPath, [WMIG, 'run', ...flags, spin, '2000'], {

@@ -9,6 +9,7 @@ import { ERRNO, FDFLAGS, FILETYPE, FSTFLAGS, OFLAGS, RIGHTS, RIGHTS_ALL, WHENCE,
 import { ProcExit, WasiHost } from '../runtime/wasi/host.js';
 import { NEEDS, RIGHTS_MODIFY } from '../runtime/wasi/rights.js';
 import type { MountSpec, WasiConfig } from '../runtime/wasi/types.js';
+import { sharedPipeRecords } from './helpers/pipe-records.js';
 import { Guest, READ_RIGHTS, dec, enc } from './helpers/wasi-guest.js';
 
 const tmpDirs: string[] = [];
@@ -624,43 +625,10 @@ describe('stdio on a non-blocking pipe', () => {
 
 describe('fd_write of several iovecs to a pipe shared with another writer', () => {
   it('is one write: records of two processes never interleave inside a record (each under PIPE_BUF)', () => {
-    const dir = tmpDir();
-    const script = path.join(dir, 'writer.mjs');
-    const hostModule = path.resolve(import.meta.dirname, '../dist/runtime/wasi/host.js');
-    // Each record is one fd_write of two iovecs (as wasi-libc's stdio makes them); both writers
-    // start at the same moment and write 5000 records each (for at most 1.5 s), so their writes overlap.
-    fs.writeFileSync(script, `
-      import { WasiHost } from ${JSON.stringify(hostModule)};
-      const [letter, startAt] = [process.argv[2], Number(process.argv[3])];
-      const host = new WasiHost({ args: [], env: [], mounts: [] });
-      const memory = new WebAssembly.Memory({ initial: 1 });
-      host.setMemory(memory);
-      const u8 = new Uint8Array(memory.buffer);
-      u8.fill(letter.charCodeAt(0), 1024, 2024);
-      u8.fill(letter.toLowerCase().charCodeAt(0), 2024, 3023);
-      u8[3023] = 10;
-      const dv = new DataView(memory.buffer);
-      dv.setUint32(0, 1024, true);
-      dv.setUint32(4, 1000, true);
-      dv.setUint32(8, 2024, true);
-      dv.setUint32(12, 1000, true);
-      while (Date.now() < startAt);
-      const fdWrite = host.imports.fd_write;
-      for (let n = 0; n < 5000 && Date.now() < startAt + 1500; n++) {
-        if (fdWrite(1, 0, 2, 16) !== 0) process.exit(1);
-      }
-    `);
-    const startAt = Date.now() + 1500;
-    const out = path.join(dir, 'out');
-    const writer = (letter: string) => `"${process.execPath}" "${script}" ${letter} ${startAt}`;
-    const r = spawnSync('bash', ['-c', `{ ${writer('A')} & ${writer('B')} & wait; } | cat >"${out}"`], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    const lines = fs.readFileSync(out, 'latin1').split('\n').slice(0, -1);
-    const records = { A: 'A'.repeat(1000) + 'a'.repeat(999), B: 'B'.repeat(1000) + 'b'.repeat(999) };
-    const broken = lines.filter((l) => l !== records.A && l !== records.B).length;
-    expect(lines.filter((l) => l === records.A).length).toBeGreaterThan(100);
-    expect(lines.filter((l) => l === records.B).length).toBeGreaterThan(100);
-    expect(broken, 'records split by the other writer').toBe(0);
+    const got = sharedPipeRecords(tmpDir(), false);
+    expect(got.A).toBeGreaterThan(100);
+    expect(got.B).toBeGreaterThan(100);
+    expect(got.split, 'records split by the other writer').toBe(0);
   });
 });
 
