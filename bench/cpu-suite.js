@@ -11,7 +11,7 @@
  *   asyncify  binaryen Asyncify with its own scope analysis (every indirect call may unwind), output as is
  *   compact   our call-graph scope (transforms/code-scan.ts): only functions that can reach a WASI call
  *   precise   compact + fast bodies without rewind guards (transforms/fast-path.ts): wmig's default
- *   preempt   precise + fuel checks at loop headers calling wmig.preempt (import provided here, never freezes)
+ *   preempt   precise + flag checks at loop headers calling wmig.preempt (the flag is never set here)
  * Reported: run time (CPU time of instantiate + _start, median of ROUNDS, variants interleaved, code
  * optimized up front: bench/lib/cpu-measure.js, once with V8's defaults and once with its fallback to the
  * mid-tier register allocator for huge functions turned off) as a ratio to plain, compile time, module
@@ -28,7 +28,6 @@ import { median, percentile, ms, table } from './lib/stats.js';
 
 const { asyncify } = await import(path.join(ROOT, 'dist/transforms/asyncify.js'));
 const { readSections } = await import(path.join(ROOT, 'dist/transforms/wasm-binary.js'));
-const { INITIAL_FUEL } = await import(path.join(ROOT, 'dist/transforms/preempt.js'));
 const { run } = await import(path.join(ROOT, 'dist/runtime/index.js'));
 
 const log = (s) => process.stderr.write(`${s}\n`);
@@ -91,7 +90,7 @@ const keys = VARIANTS.map((v) => v.key);
 const results = [];
 const moduleDir = path.join(TMP, 'cpu');
 fs.mkdirSync(moduleDir);
-const manifest = { rounds: ROUNDS, fuel: INITIAL_FUEL, programs: [] };
+const manifest = { rounds: ROUNDS, programs: [] };
 for (const program of PROGRAMS) {
   const file = program.file ?? path.join(ROOT, 'examples/build/cpu', `${program.name}.wasm`);
   const wasm = fs.readFileSync(file);
@@ -134,7 +133,7 @@ for (const config of CONFIGS) {
     const plain = median(m.plain.samples);
     for (const key of Object.keys(row.variants)) {
       const t = median(m[key].samples);
-      row.variants[key][config.key] = { ms: t, ratio: t / plain, compileMs: m[key].compileMs, intervalMs: m[key].preemptCalls > 0 ? t / m[key].preemptCalls : null };
+      row.variants[key][config.key] = { ms: t, ratio: t / plain, compileMs: m[key].compileMs };
     }
     log(`  ${row.name}: ${keys.map((k) => `${k} ${row.variants[k][config.key].ratio.toFixed(3)}×`).join(', ')}`);
   }
@@ -202,10 +201,6 @@ const latencyTable = table(
   ['program', 'freezes', 'p50 (ms)', 'p99 (ms)', 'max (ms)'],
   [['spin (busy loop, no WASI calls)', latency.n, ms(latency.p50, 3), ms(latency.p99, 3), ms(latency.max, 3)]],
 );
-const intervalTable = table(
-  ['program', ...results.map((r) => r.name)],
-  [['µs between preemption calls', ...results.map((r) => (r.variants.preempt.default.intervalMs === null ? 'n/a' : (r.variants.preempt.default.intervalMs * 1000).toFixed(1)))]],
-);
 
 const md = `# CPU benchmark suite (issue 4)
 
@@ -225,11 +220,12 @@ reach a WASI call (direct calls + indirect calls to table entries of the exact s
 as is (\`wmig instrument --compact\`); **precise** (wmig's default) = compact, and each instrumented function
 gets a fast body with Asyncify's rewind guards decided away, beside Asyncify's body as the copy a rewind
 enters (transforms/fast-path.ts): faster, at about twice the instrumented code; **precise+preempt** = precise plus
-fuel checks at loop headers (and entries of recursive functions) that call the \`wmig.preempt\` freeze point
-when the fuel runs out (timing runs: a fixed ${INITIAL_FUEL} iterations; under wmig the host adapts the fuel
-so calls come every 50–200 µs). A check costs a decrement of a local; the call it makes when the fuel
-runs out sits outside its loop (the loop is wrapped in blocks and re-entered at its header). What remains
-is the fuel handed over through a global at calls, and the unwind check after each call that may unwind.
+a check of a flag global at loop headers (and entries of recursive functions) that calls the \`wmig.preempt\`
+freeze point when the flag is set; wmig sets it only when a freeze is requested, by interrupting the guest's
+thread (runtime/process/preempt-interrupt.ts), so the timing runs, which never set it, measure what a
+guest pays between freezes. A check is a load and a branch; the call it makes sits outside its loop (the
+loop is wrapped in blocks and re-entered at its header). What remains is the unwind check after each call
+that may unwind, in the functions that have checks and so can unwind.
 
 Programs: examples/cpu/*.c; **lua** = Lua 5.4.4 (real/build/lua.wasm, when built) running
 examples/cpu/bench.lua, built with wmig's setjmp.h: its protected calls go through \`env.invoke_vii\`,
@@ -245,7 +241,7 @@ ${timeTable('default')}
 
 V8 compiles a function it finds huge with its mid-tier register allocator, which compiles faster and
 produces slower code. Instrumentation makes big functions bigger, so some cross that line: SQLite's
-\`sqlite3VdbeExec\` (49 KB of code plain, 84 KB as a fast body, 99 KB with preemption checks) — and the
+\`sqlite3VdbeExec\` (49 KB of code plain, 84 KB as a fast body) — and the
 plain one is already over it. The same runs with that fallback off
 (\`${CONFIGS[1].flags.join(' ')}\`, which \`node\` takes before \`bin/wmig.js\`; it costs compile time, below):
 
@@ -270,19 +266,17 @@ ${instrTable}
 
 ## Freeze latency with preemption
 
-\`wmig\` run() with \`preempt: true\` (adaptive fuel), ${latency.n} freezes (leave running) of a busy loop; time
-from the freeze request on the main thread to the guest's stack being unwound and captured in the worker.
+\`wmig\` run() with \`preempt: true\`, ${latency.n} freezes (leave running) of a busy loop; time from the
+freeze request on the main thread to the guest's stack being unwound and captured in the worker. The
+request reaches the computing guest as an interrupt (V8 checks for one at loop headers), which sets
+the flag its next check reads.
 
 ${latencyTable}
 
-The checks themselves bound the part of that latency spent reaching a preemption point: the mean time
-between two \`wmig.preempt\` calls with the fixed fuel of the timing runs above (the adaptive fuel
-under wmig brings each of these to 50–200 µs):
-
-${intervalTable}
-
-The rest is unwinding, capture and thread scheduling; on this shared 2-core machine (load average
-often above 10) the OS deschedules the worker thread for milliseconds at a time, which dominates p99.
+That time is the interrupt's way to the worker (an inspector message, dispatched in the worker when V8
+next checks for interrupts), the unwind and the capture; the first freeze of a process takes a few
+milliseconds more (code run for the first time). On this shared 2-core machine the OS may also
+deschedule the worker thread for milliseconds at a time.
 `;
 if (WRITE) {
   fs.writeFileSync(path.join(ROOT, 'bench/README-cpu.md'), md);

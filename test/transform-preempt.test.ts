@@ -1,15 +1,15 @@
 /**
- * transforms/preempt.ts keeps the fuel in a local inside functions with checks and hands it over
- * through the global at calls and exits. Oracle: a model of the fuel — every check spends one
- * unit, and at zero first calls wmig.preempt, which re-arms it — run over the number of checks the
- * program passes. A lost hand-over (fuel a callee spent, or fuel spent before a call) changes how
- * often wmig.preempt is called; a loop whose fuel never ran out would not call it at all.
+ * transforms/preempt.ts checks a flag global at every loop header and at the entry of recursive
+ * functions; when it is set, the check calls wmig.preempt (which returns the flag's next value, 0)
+ * and the loop goes on where it was. Oracle: the program calls an `arm(id)` import at the end of
+ * every loop body (and a recursive function before it recurses) which sets the flag, as the host
+ * does from an interrupt; the next check must call wmig.preempt, never one without the flag set,
+ * and every loop must honour it; the output must be the plain run's. A check that is missing, or
+ * a loop re-entered wrongly after the call, fails one of these.
  */
 import { describe, expect, it } from 'vitest';
-import { INITIAL_FUEL, instrument, PREEMPT_IMPORT } from '../transforms/index.js';
+import { instrument, PREEMPT_IMPORT } from '../transforms/index.js';
 import { wat } from './helpers/wat.js';
-
-const REARM = 97;
 
 // A: a loop calling a function without loops; B: a loop calling a function with a loop;
 // C: recursion without loops (entry checks); D: a loop left by `return` from inside it; E below.
@@ -17,6 +17,7 @@ const PROGRAM = `
 (module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (import "env" "arm" (func $arm (param i32)))
   (memory (export "memory") 1)
   (global $acc (mut i32) (i32.const 0))
   (func $leaf (param $x i32) (result i32) (i32.add (local.get $x) (i32.const 3)))
@@ -24,15 +25,17 @@ const PROGRAM = `
     (loop $l
       (global.set $acc (i32.add (global.get $acc) (local.get $i)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (call $arm (i32.const 2))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
   (func $rec (param $d i32) (result i32)
     (if (result i32) (local.get $d)
-      (then (i32.add (call $rec (i32.sub (local.get $d) (i32.const 1))) (i32.const 1)))
+      (then (call $arm (i32.const 3)) (i32.add (call $rec (i32.sub (local.get $d) (i32.const 1))) (i32.const 1)))
       (else (i32.const 0))))
   (func $find (param $limit i32) (result i32) (local $i i32)
     (loop $l
       (if (i32.eq (local.get $i) (local.get $limit)) (then (return (local.get $i))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (call $arm (i32.const 4))
       (br $l))
     (unreachable))
   ;; E: nested loops in one function, left by br_if and br_table across the wrappers of both,
@@ -45,25 +48,30 @@ const PROGRAM = `
           (loop $inner
             (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $i) (local.get $j))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (call $arm (i32.const 6))
             (br_table $inner $next $done (i32.add (i32.ge_u (local.get $j) (i32.const 7))
                                                   (i32.ge_u (local.get $sum) (i32.const 100000000))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $arm (i32.const 5))
         (br $outer)))
     (i32.add (local.get $sum)
       (loop $typed (result i32)
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (call $arm (i32.const 7))
         (br_if $typed (i32.gt_s (local.get $i) (i32.const 0)))
         (local.get $i))))
   (func (export "_start") (local $i i32)
     (loop $a
       (global.set $acc (call $leaf (global.get $acc)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (call $arm (i32.const 0))
       (br_if $a (i32.lt_u (local.get $i) (i32.const 10000))))
     (local.set $i (i32.const 0))
     (loop $b
       (call $inner (i32.const 10))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (call $arm (i32.const 1))
       (br_if $b (i32.lt_u (local.get $i) (i32.const 1000))))
     (global.set $acc (i32.add (global.get $acc) (call $rec (i32.const 5000))))
     (global.set $acc (i32.add (global.get $acc) (call $find (i32.const 3000))))
@@ -72,50 +80,70 @@ const PROGRAM = `
     (call $proc_exit (i32.const 0)))
 )`;
 
-/** Checks the program passes: A 10000, B 1000 + 1000 * 10, C 5001 entries, D 3001,
- * E 500 outer + 500 * 7 inner + 500 typed; _start's own none. */
-const CHECKS = 10_000 + 1_000 + 10_000 + 5_001 + 3_001 + 500 + 3_500 + 500;
-
+/** The arm() ids: loops A, B, B's callee, C (recursion), D, E outer, E inner, E typed. */
+const LOOPS = 8;
 
 class Exit extends Error {}
 
-function run(bytes: Uint8Array): { writes: number[]; preempts: number } {
+/** Runs the module; arm() sets the flag (when the module has one) and records which loop armed it. */
+function run(bytes: Uint8Array, flagExport?: string) {
   const writes: number[] = [];
+  const honoured = new Set<number>();
+  let armedBy = -1;
   let preempts = 0;
+  let spurious = 0;
+  let flag: WebAssembly.Global | undefined;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {
     wasi_snapshot_preview1: {
       fd_write: (x: number) => (writes.push(x), 0),
-      proc_exit: () => { throw new Exit(); },
+      proc_exit: () => {
+        throw new Exit();
+      },
     },
-    [PREEMPT_IMPORT.module]: { [PREEMPT_IMPORT.base]: () => (preempts++, REARM) },
+    env: {
+      arm: (id: number) => {
+        if (!flag) return;
+        flag.value = 1;
+        armedBy = id;
+      },
+    },
+    [PREEMPT_IMPORT.module]: {
+      [PREEMPT_IMPORT.base]: () => {
+        preempts++;
+        if (armedBy < 0) spurious++;
+        honoured.add(armedBy);
+        armedBy = -1;
+        return 0;
+      },
+    },
   });
+  if (flagExport !== undefined) flag = instance.exports[flagExport] as WebAssembly.Global;
   try {
     (instance.exports._start as () => void)();
   } catch (e) {
     if (!(e instanceof Exit)) throw e;
   }
-  return { writes, preempts };
+  return { writes, honoured, preempts, spurious };
 }
 
-/** The fuel model: how many times a run of `checks` checks calls wmig.preempt. */
-function modelPreempts(checks: number): number {
-  let fuel = INITIAL_FUEL;
-  let calls = 0;
-  for (let i = 0; i < checks; i++) {
-    if (fuel === 0) { calls++; fuel = REARM; }
-    fuel--;
-  }
-  return calls;
-}
-
-describe('preemption fuel', () => {
-  it('every check counts, across calls, returns and recursion: wmig.preempt is called as the model says', async () => {
+describe('preemption checks', () => {
+  it('every loop and recursive function calls wmig.preempt at its next check once the flag is set, and only then', async () => {
     const plain = wat(PROGRAM);
     const result = await instrument(plain, { preempt: true });
     expect(result.stats?.loopChecks).toBe(7);
     expect(result.stats?.entryChecks).toBe(1);
-    const got = run(result.wasm);
-    expect(got.writes).toEqual(run(plain).writes);
-    expect(got.preempts).toBe(modelPreempts(CHECKS));
+    const flagExport = result.info.preemptFlag;
+    expect(flagExport).toBeDefined();
+    const expected = run(plain).writes;
+    expect(expected.length).toBe(1);
+
+    const unarmed = run(result.wasm);
+    expect(unarmed.writes).toEqual(expected);
+    expect(unarmed.preempts, 'no call while the flag is clear').toBe(0);
+
+    const armed = run(result.wasm, flagExport);
+    expect(armed.writes).toEqual(expected);
+    expect(armed.spurious).toBe(0);
+    expect([...armed.honoured].sort((a, b) => a - b)).toEqual(Array.from({ length: LOOPS }, (_, i) => i));
   });
 });

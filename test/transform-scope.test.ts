@@ -74,13 +74,13 @@ describe('code scan', () => {
     expect([...recursiveFunctions(m)]).toEqual([6]);
   });
 
-  it('inserts a fuel check per loop and per recursive function, the wmig.preempt import, a stub and a global', () => {
+  it('inserts a flag check per loop and per recursive function, the wmig.preempt import, a stub and a global', () => {
     const rewrite = insertPreemptChecks(m);
     expect(rewrite.loopChecks).toBe(1);
     expect(rewrite.entryChecks).toBe(1);
     expect(rewrite.importIndex).toBe(2);
     expect(rewrite.stubIndex).toBe(9);
-    expect(rewrite.fuelGlobal).toBe(1);
+    expect(rewrite.flagGlobal).toBe(1);
     expect(WebAssembly.validate(rewrite.bytes as BufferSource)).toBe(true);
     // Every defined function moved up by one, the table and the calls with it.
     const after = scanModule(rewrite.bytes);

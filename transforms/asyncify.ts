@@ -112,12 +112,14 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     }
   }
   let stubIndex: number | null = null;
+  let preemptFlag: string | undefined;
   if (preempt) {
     if (!scanned) throw new TransformError('unsupported', `cannot insert preemption points: ${fallback}`);
     progress('preempt');
     const rewrite = insertPreemptChecks(scanned);
     input = rewrite.bytes;
     stubIndex = rewrite.stubIndex;
+    preemptFlag = globalExportName(rewrite.flagGlobal);
     stats.loopChecks = rewrite.loopChecks;
     stats.entryChecks = rewrite.entryChecks;
     scanned = scanModule(input);
@@ -136,6 +138,7 @@ export async function asyncify(wasm: Uint8Array, originalDigest: string, options
     ...(table === undefined ? {} : { table }),
     ...(reservedPages === undefined ? {} : { reservedPages }),
     ...(options.fastPaths ?? true ? {} : { compact: true as const }),
+    ...(preemptFlag === undefined ? {} : { preemptFlag }),
   };
 
   let removeList: ((names: string[]) => string[]) | undefined;
@@ -209,8 +212,12 @@ function exportMutableGlobals(shape: ModuleShape): ExportedGlobal[] {
   return shape.globals.filter((g) => g.mutable).map((g) => {
     const type = VALUE_TYPES[g.type];
     if (!type) throw new TransformError('unsupported', `mutable global ${g.index} has a type wmig cannot save (only i32, i64, f32, f64)`);
-    return { export: `wmig.global.${g.index}`, index: g.index, type };
+    return { export: globalExportName(g.index), index: g.index, type };
   });
+}
+
+function globalExportName(index: number): string {
+  return `wmig.global.${index}`;
 }
 
 /** The imports Asyncify may unwind from, as `module.base`, in import order: WASI calls (freeze

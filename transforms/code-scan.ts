@@ -32,9 +32,9 @@ export interface ScannedFunction {
   globalGets: number[];
   /** Byte ranges of each memory.size and memory.grow instruction. Defined functions only. */
   memoryOps: { start: number; end: number; grow: boolean }[];
-  /** Where control leaves the function or enters another one (for preempt.ts, which keeps its fuel
-   * in a local and must hand it over there): calls (call, call_indirect, call_ref), and exits
-   * (return, tail calls, branches to the function's own label, its final end). Defined functions only. */
+  /** Where control leaves the function or enters another one (unwind-liveness.ts finds returns
+   * here): calls (call, call_indirect, call_ref), and exits (return, tail calls, branches to the
+   * function's own label, its final end). Defined functions only. */
   handovers: { start: number; end: number; kind: 'call' | 'exit' }[];
   /** Blocks, their elses and ends, and branches, in order (preempt.ts wraps loops in blocks and
    * so must renumber branches; fast-path.ts drops arms of decided ifs). Defined functions only. */

@@ -11,7 +11,7 @@ export {
 } from './info.js';
 export { instrument, outputOptions, variantKey, type InstrumentResult, type InstrumentOptions } from './instrument.js';
 export type { InstrumentScope, AsyncifyStats } from './asyncify.js';
-export { PREEMPT_IMPORT, INITIAL_FUEL } from './preempt.js';
+export { PREEMPT_IMPORT } from './preempt.js';
 export {
   instrumentCached,
   defaultCacheDir,

@@ -2,7 +2,7 @@ import { TransformError } from './errors.js';
 import { findCustomSection, readSections } from './wasm-binary.js';
 
 /** Bumped whenever instrument() output changes meaning; part of the cache file name. */
-export const TRANSFORM_VERSION = 15;
+export const TRANSFORM_VERSION = 16;
 
 /** Custom section carrying InstrumentInfo as UTF-8 JSON. */
 export const INFO_SECTION = 'wmig.instrument';
@@ -34,6 +34,8 @@ export interface InstrumentInfo {
   /** Set when instrumented without fast paths (`fastPaths: false`, `--compact`), so that a thaw can
    * instrument the plain module the same way. */
   compact?: true;
+  /** With preemption checks: the export name of the flag they read (one of `globals`); the host sets it to 1 to have the guest call wmig.preempt. */
+  preemptFlag?: string;
 }
 
 export function encodeInfo(info: InstrumentInfo): Uint8Array {
@@ -58,7 +60,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     throw badSection('not UTF-8 JSON', e);
   }
   if (!isRecord(json)) throw badSection('not a JSON object');
-  const { transformVersion, originalDigest, freezePoints, globals, table, reservedPages, compact } = json;
+  const { transformVersion, originalDigest, freezePoints, globals, table, reservedPages, compact, preemptFlag } = json;
   if (!Number.isSafeInteger(transformVersion)) throw badSection('transformVersion is not an integer');
   if (typeof originalDigest !== 'string' || !/^[0-9a-f]{64}$/.test(originalDigest)) {
     throw badSection('originalDigest is not a sha256 hex digest');
@@ -74,6 +76,9 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     throw badSection('reservedPages is not a positive integer');
   }
   if (compact !== undefined && compact !== true) throw badSection('compact is not true');
+  if (preemptFlag !== undefined && !(globals as ExportedGlobal[]).some((g) => g.export === preemptFlag && g.type === 'i32')) {
+    throw badSection('preemptFlag is not an exported i32 global');
+  }
   // Rebuilt field by field so unknown fields from a newer writer do not leak through.
   return {
     transformVersion: transformVersion as number,
@@ -83,6 +88,7 @@ function parseInfo(payload: Uint8Array): InstrumentInfo {
     ...(table === undefined ? {} : { table }),
     ...(reservedPages === undefined ? {} : { reservedPages: reservedPages as number }),
     ...(compact === undefined ? {} : { compact }),
+    ...(preemptFlag === undefined ? {} : { preemptFlag: preemptFlag as string }),
   };
 }
 

@@ -8,8 +8,8 @@
  * time is reported apart. Each sample is the process CPU time of instantiate + `_start` under
  * node:wasi, after a full GC; variants are interleaved, round by round.
  *
- * Manifest: { rounds, fuel, programs: [{ name, args, preopens, variants: [{ key, file }] }] }.
- * Output: { programs: { [name]: { [key]: { samples: ms[], compileMs, preemptCalls } } } }.
+ * Manifest: { rounds, programs: [{ name, args, preopens, variants: [{ key, file }] }] }.
+ * Output: { programs: { [name]: { [key]: { samples: ms[], compileMs } } } }.
  */
 import fs from 'node:fs';
 import { WASI } from 'node:wasi';
@@ -27,8 +27,8 @@ const cpuMs = () => {
 function runOnce(program, variant) {
   const wasi = new WASI({ version: 'preview1', args: [program.name, ...program.args], env: {}, preopens: program.preopens ?? {}, returnOnExit: true, stdout: DEVNULL, stderr: DEVNULL });
   const sjlj = sjljImports(variant.module);
-  let preemptCalls = 0;
-  const wmig = { ...sjlj.imports.wmig, preempt: () => (preemptCalls++, manifest.fuel) };
+  // Nothing sets the preemption flag here, as under wmig between freezes: the import is never called.
+  const wmig = { ...sjlj.imports.wmig, preempt: () => 0 };
   const imports = { ...wasi.getImportObject(), env: sjlj.imports.env, wmig };
   // A clean heap per sample; it also finalizes the last run's node:wasi WASI object here, not inside
   // the next run, where Node 20 intermittently crashes (nodejs/node#52402; seen here as a segfault).
@@ -39,7 +39,6 @@ function runOnce(program, variant) {
   const code = wasi.start(instance);
   const t = cpuMs() - c0;
   if (code !== 0) throw new Error(`${program.name} (${variant.key}) exited ${code}`);
-  variant.preemptCalls = preemptCalls;
   return t;
 }
 
@@ -58,7 +57,7 @@ for (const program of manifest.programs) {
       v.samples.push(runOnce(program, v));
     }
   }
-  results[program.name] = Object.fromEntries(variants.map((v) => [v.key, { samples: v.samples, compileMs: v.compileMs, preemptCalls: v.preemptCalls }]));
+  results[program.name] = Object.fromEntries(variants.map((v) => [v.key, { samples: v.samples, compileMs: v.compileMs }]));
   process.stderr.write(`  ${program.name}: done\n`);
 }
 process.stdout.write(JSON.stringify({ programs: results }));

@@ -1,4 +1,4 @@
-import { INITIAL_FUEL, isInvokeImport, LONGJMP_UNWIND_NAME, PREEMPT_IMPORT, type InstrumentInfo } from '../../transforms/index.js';
+import { isInvokeImport, LONGJMP_UNWIND_NAME, PREEMPT_IMPORT, type InstrumentInfo } from '../../transforms/index.js';
 import { WmigError } from '../errors.js';
 import type { GlobalValue, MemorySource, Snapshot, StackState } from '../snapshot/types.js';
 import { WASM_PAGE_SIZE } from '../snapshot/types.js';
@@ -37,30 +37,12 @@ const WASI_MODULE = 'wasi_snapshot_preview1';
 /** Imports of the setjmp scheme wmig had before snapshot format v3 (examples/include/setjmp.h then). */
 const OLD_SJLJ_IMPORTS = new Set(['wmig.setjmp', 'wmig.longjmp']);
 
-/** $WMIG_PREEMPT_FUEL fixes the loop iterations between two preemption calls (benchmarks). */
-const FIXED_PREEMPT_FUEL = Number(process.env.WMIG_PREEMPT_FUEL) || 0;
-/** Otherwise the fuel adapts so that preemption calls come about every 50–200 µs. */
-const PREEMPT_INTERVAL_MS = { low: 0.05, high: 0.2 };
-
 /**
- * Loop iterations between two `wmig.preempt` calls: how long a compute loop runs before it sees a
- * freeze request. An iteration may take 1 ns or 200 ns (cache misses), so a fixed count bounds
- * iterations, not time; halving or doubling it by the measured interval bounds time instead, at
- * the cost of one clock read per call (about every 100 µs).
+ * What `wmig.preempt` returns to a module instrumented before transform version 16 (no
+ * `preemptFlag` in its info), whose checks count fuel down and take the next fuel from it: such a
+ * module, from an older snapshot, still reaches a preemption point every so many loop iterations.
  */
-function preemptFuel(): () => number {
-  if (FIXED_PREEMPT_FUEL > 0) return () => FIXED_PREEMPT_FUEL;
-  let fuel = INITIAL_FUEL;
-  let last = performance.now();
-  return () => {
-    const t = performance.now();
-    const dt = t - last;
-    last = t;
-    if (dt > PREEMPT_INTERVAL_MS.high) fuel = Math.max(64, fuel >>> 1);
-    else if (dt < PREEMPT_INTERVAL_MS.low) fuel = Math.min(1 << 24, fuel * 2);
-    return fuel;
-  };
-}
+const LEGACY_FUEL = 10_000;
 
 /**
  * One instance of an instrumented WASI command, run synchronously on the calling thread.
@@ -81,6 +63,8 @@ export class Guest {
   #unwinding = false;
   /** The jmp_buf of a longjmp whose unwind is under way (it stops at the nearest invoke), or null. */
   #longjmpEnv: number | null = null;
+  /** The flag the preemption checks read (transforms/preempt.ts), when the module has them. */
+  readonly #preemptFlag: WebAssembly.Global | undefined;
 
   private constructor(instance: WebAssembly.Instance, info: InstrumentInfo, freezeCheck: FreezeCheck) {
     this.#exports = instance.exports as GuestExports;
@@ -89,6 +73,7 @@ export class Guest {
     if (!(this.#exports.memory instanceof WebAssembly.Memory) || typeof this.#exports._start !== 'function') {
       throw new WmigError('BAD_MODULE', 'module is not a WASI command: it must export "memory" and "_start"');
     }
+    if (info.preemptFlag !== undefined) this.#preemptFlag = this.#exports[info.preemptFlag] as WebAssembly.Global;
     const memory = this.#exports.memory;
     this.#buffer = info.reservedPages ? new ReservedArea(memory, info.reservedPages) : new BorrowedArea(memory);
   }
@@ -102,8 +87,12 @@ export class Guest {
       if (imp.kind !== 'function') continue;
       const qualified = `${imp.module}.${imp.name}`;
       if (qualified === `${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`) {
-        const nextFuel = preemptFuel();
-        imports[PREEMPT_IMPORT.module]![PREEMPT_IMPORT.base] = () => (guest!.beforePreempt() ? 0 : nextFuel());
+        // What it returns is stored in the flag: 0, until the next request sets it again.
+        const next = info.preemptFlag === undefined ? LEGACY_FUEL : 0;
+        imports[PREEMPT_IMPORT.module]![PREEMPT_IMPORT.base] = () => {
+          guest!.beforePreempt();
+          return next;
+        };
         continue;
       }
       if (qualified === LONGJMP_UNWIND_NAME || isInvokeImport(imp.module, imp.name)) {
@@ -170,7 +159,8 @@ export class Guest {
     const globals = this.#info.globals.map((g): GlobalValue => ({
       name: g.export,
       type: g.type,
-      value: (this.#exports[g.export] as WebAssembly.Global).value as number | bigint,
+      // The preemption flag is saved clear: an interrupt may set it at any time, also here.
+      value: g.export === this.#info.preemptFlag ? 0 : ((this.#exports[g.export] as WebAssembly.Global).value as number | bigint),
     }));
     return {
       memory: { bytes: new Uint8Array(this.memory.buffer) },
@@ -243,12 +233,23 @@ export class Guest {
   }
 
   /**
-   * Called by the `wmig.preempt` import, which the transform's loop checks call every
-   * `preemptFuel` iterations. Freezes only on a pending request (the worker's shared flag), not
-   * on a call number: preemption points are not WASI calls and do not count as calls.
+   * Has the guest call `wmig.preempt` at its next preemption check (a loop header or the entry of
+   * a recursive function); nothing for a module without them. The worker calls it when a freeze is
+   * requested, from an interrupt that may come while the guest computes.
+   */
+  requestPreempt(): void {
+    if (this.#preemptFlag) this.#preemptFlag.value = 1;
+  }
+
+  /**
+   * Called by the `wmig.preempt` import, which the transform's checks call once requestPreempt has
+   * set their flag. Freezes only on a pending request (the worker's shared flag), not on a call
+   * number: preemption points are not WASI calls and do not count as calls.
    */
   beforePreempt(): boolean {
     const name = `${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`;
+    // Cleared here, not only by the stub's store of the result, which an unwind skips.
+    if (this.#preemptFlag) this.#preemptFlag.value = 0;
     if (this.#rewindingTo !== null) {
       this.#finishRewind(name);
       return false;

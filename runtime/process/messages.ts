@@ -79,6 +79,12 @@ export const FREEZE_FLAG = 0;
 export const WAKE_EPOCH = 1;
 export const CONTROL_WORDS = 2;
 
+/**
+ * The worker's function (on its globalThis, under this registered symbol) that sets the guest's
+ * preemption flag; the main thread has it called from an interrupt (preempt-interrupt.ts).
+ */
+export const PREEMPT_REQUEST = 'wmig.preempt-request';
+
 /** Tells a worker blocked in a host call that something happened (its message is already queued). */
 export function wake(control: Int32Array): void {
   Atomics.add(control, WAKE_EPOCH, 1);

@@ -6,6 +6,7 @@ import type { SocketBridge } from '../wasi/socket-bridge.js';
 import type { StdinBridge } from '../wasi/stdin-bridge.js';
 import type { HostBridge } from '../wasi/types.js';
 import { Lifecycle, isFinal, type ProcessState } from './lifecycle.js';
+import { interruptWorker, prepareInterrupts } from './preempt-interrupt.js';
 import {
   CONTROL_WORDS,
   FREEZE_FLAG,
@@ -88,6 +89,11 @@ const KILLED_STATUS = 137;
 const now = () => performance.timeOrigin + performance.now();
 /** The longest drain a freeze accepts: 2^31 - 1 ms, about 24.8 days (setTimeout's limit, which once timed it). */
 const MAX_DRAIN_MS = 2 ** 31 - 1;
+/**
+ * A guest with preemption checks is interrupted again while a freeze request waits (the first may
+ * come before the worker is attached, or be declined while draining), after 1, 2, 4… ms, up to this.
+ */
+const MAX_INTERRUPT_WAIT_MS = 50;
 
 /**
  * A running wmig process: a guest in a worker thread, seen from the main thread.
@@ -108,6 +114,8 @@ export class WmigProcess extends EventEmitter {
   readonly #sockets: SocketBridge | undefined;
   readonly #output: OutputBridge | undefined;
   readonly #bridges: HostBridge[];
+  /** The guest has preemption checks: a freeze request also interrupts it (preempt-interrupt.ts). */
+  readonly #preemptible: boolean;
   /** Resolves when the guest is gone (exited, trapped or frozen); rejects if wmig itself failed. */
   readonly result: Promise<ProcessResult>;
 
@@ -117,6 +125,8 @@ export class WmigProcess extends EventEmitter {
     this.#sockets = bridges.sockets;
     this.#output = bridges.output;
     this.#bridges = [bridges.sockets, bridges.stdin].filter((b) => b !== undefined);
+    this.#preemptible = init.info.preemptFlag !== undefined;
+    if (this.#preemptible) prepareInterrupts();
     for (const bridge of this.#bridges) bridge.attach(() => wake(this.#flag));
     this.result = new Promise((resolve, reject) => {
       this.#settle = resolve;
@@ -193,7 +203,27 @@ export class WmigProcess extends EventEmitter {
     Atomics.store(this.#flag, FREEZE_FLAG, 1);
     // Wakes a guest that is blocked in a host call (sleep, stdin, socket) so it can freeze there.
     wake(this.#flag);
+    if (this.#preemptible) this.#interruptUntil(done);
     return done;
+  }
+
+  /** Interrupts the worker now and again, with growing waits, until the request settles. */
+  #interruptUntil(settled: Promise<unknown>): void {
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const stop = () => {
+      done = true;
+      clearTimeout(timer);
+    };
+    settled.then(stop, stop);
+    let waitMs = 1;
+    const interrupt = () => {
+      if (done) return;
+      interruptWorker(this.#worker);
+      timer = setTimeout(interrupt, waitMs).unref();
+      waitMs = Math.min(waitMs * 2, MAX_INTERRUPT_WAIT_MS);
+    };
+    interrupt();
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
  * The worker thread that runs one guest. The main thread stays free to take freeze requests;
- * the guest notices them at its next freeze-point call through a shared flag.
+ * the guest notices them at its next freeze-point call through a shared flag (with --preempt, also
+ * at its next loop header, once the main thread's interrupt has set the guest's preemption flag).
  */
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { outputOptions } from '../../transforms/index.js';
@@ -12,7 +13,7 @@ import { decodeSnapshot, snapshotBytes } from '../snapshot/format.js';
 import type { SnapshotInput } from '../snapshot/types.js';
 import { WasiHost } from '../wasi/host.js';
 import { VERSION } from '../version.js';
-import { FREEZE_FLAG, WAKE_EPOCH, type FreezeReport, type FreezeRequest, type WorkerInit, type WorkerMessage } from './messages.js';
+import { FREEZE_FLAG, PREEMPT_REQUEST, WAKE_EPOCH, type FreezeReport, type FreezeRequest, type WorkerInit, type WorkerMessage } from './messages.js';
 
 // The process's first message (process.ts may start this thread before it knows the guest).
 const init = await new Promise<WorkerInit>((resolve) => parentPort!.once('message', resolve));
@@ -156,6 +157,8 @@ function main(): void {
     return;
   }
   const { guest, host } = booted;
+  // Called from an interrupt the main thread sends with a freeze request (preempt-interrupt.ts).
+  (globalThis as Record<symbol, unknown>)[Symbol.for(PREEMPT_REQUEST)] = () => guest.requestPreempt();
   post({ kind: 'running' });
   let outcome = booted.outcome();
   while (outcome.kind === 'unwound') {
