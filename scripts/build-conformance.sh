@@ -26,7 +26,7 @@ for src in "$src_dir"/*.c; do
 done
 for src in "$src_dir"/*.rs; do
   dst="$out/$(basename "$src" .rs).wasm"
-  up_to_date "$dst" "$src" && continue
-  /usr/bin/rustc --target wasm32-wasi -O --edition 2021 -C strip=debuginfo -o "$dst" "$src"
+  up_to_date "$dst" "$src" && up_to_date "$dst" "$here/rust-to-wasm.sh" && continue
+  bash "$here/rust-to-wasm.sh" "$src" "$dst"
   echo "built ${dst#"$root"/}"
 done

@@ -44,9 +44,8 @@ build_rust() {
   local src dst
   for src in "$1"/*.rs; do
     dst="$2/$(basename "$src" .rs).wasm"
-    up_to_date "$dst" "$src" && continue
-    # Call Debian's rustc explicitly: a rustup rustc earlier on PATH has no wasm32-wasi std.
-    /usr/bin/rustc --target wasm32-wasi -O --edition 2021 -C strip=debuginfo -o "$dst" "$src"
+    up_to_date "$dst" "$src" && up_to_date "$dst" "$here/rust-to-wasm.sh" && continue
+    bash "$here/rust-to-wasm.sh" "$src" "$dst"
     echo "built ${dst#"$root"/}"
   done
 }

@@ -246,20 +246,16 @@ export class Guest {
    * set their flag. Freezes only on a pending request (the worker's shared flag), not on a call
    * number: preemption points are not WASI calls and do not count as calls.
    */
-  beforePreempt(): boolean {
+  beforePreempt(): void {
     const name = `${PREEMPT_IMPORT.module}.${PREEMPT_IMPORT.base}`;
     // Cleared here, not only by the stub's store of the result, which an unwind skips.
     if (this.#preemptFlag) this.#preemptFlag.value = 0;
     if (this.#rewindingTo !== null) {
       this.#finishRewind(name);
-      return false;
+      return;
     }
     this.#assertNotUnwinding(name);
-    if (this.#freezeCheck(0, name)) {
-      this.#startUnwind(name);
-      return true;
-    }
-    return false;
+    if (this.#freezeCheck(0, name)) this.#startUnwind(name);
   }
 
   /**

@@ -52,12 +52,14 @@ export function prepareInterrupts(): void {
   inspectorSession();
 }
 
-/** Has the worker set its guest's preemption flag at its next interrupt check; false if it cannot (yet). */
-export function interruptWorker(worker: Worker): boolean {
+/**
+ * Has the worker set its guest's preemption flag at its next interrupt check. Does nothing without
+ * an inspector, or before the worker is attached (the caller sends again while its request waits).
+ */
+export function interruptWorker(worker: Worker): void {
   const inspector = inspectorSession();
   const sessionId = inspector?.workers.get(worker.threadId);
-  if (inspector === null || inspector === undefined || sessionId === undefined) return false;
+  if (!inspector || sessionId === undefined) return;
   const message = JSON.stringify({ id: ++messageId, method: 'Runtime.evaluate', params: { expression: EXPRESSION } });
   inspector.session.post('NodeWorker.sendMessageToWorker', { sessionId, message });
-  return true;
 }

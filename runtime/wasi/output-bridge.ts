@@ -23,15 +23,12 @@ export class OutputBridge {
 
   /** A bridge when stdout or stderr can be written behind (output-ring.ts); undefined when neither can. */
   static for(stdio: StdioSpec): OutputBridge | undefined {
-    const writers: OutputWriter[] = [{ fd: -1, nonblocking: false }];
-    const streams = [stdio.stdout, stdio.stderr].map((fd) => {
-      const stream = outputStream(fd);
-      const writer = stream && mainWriter(stream);
-      writers.push(writer ?? { fd: -1, nonblocking: false });
-      return writer && stream;
-    });
-    const init = newOutputInit(streams[0], streams[1]);
-    return init && new OutputBridge(init, writers);
+    const streams = [stdio.stdout, stdio.stderr].map(outputStream);
+    const writers = streams.map((stream) => stream && mainWriter(stream));
+    // A stream the main thread cannot write (a pipe it cannot open for itself) is written at once.
+    const init = newOutputInit(writers[0] && streams[0], writers[1] && streams[1]);
+    const none: OutputWriter = { fd: -1, nonblocking: false };
+    return init && new OutputBridge(init, [none, ...writers.map((w) => w ?? none)]);
   }
 
   private constructor(init: OutputInit, writers: OutputWriter[]) {
