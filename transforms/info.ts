@@ -2,7 +2,7 @@ import { TransformError } from './errors.js';
 import { findCustomSection, readSections } from './wasm-binary.js';
 
 /** Bumped whenever instrument() output changes meaning; part of the cache file name. */
-export const TRANSFORM_VERSION = 16;
+export const TRANSFORM_VERSION = 17;
 
 /** Custom section carrying InstrumentInfo as UTF-8 JSON. */
 export const INFO_SECTION = 'wmig.instrument';

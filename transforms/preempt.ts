@@ -14,7 +14,7 @@
 // the rest is appended (a type, a global, the stub), so no index moves after that.
 import { appendToModule } from './append.js';
 import { ByteWriter, uleb } from './byte-writer.js';
-import { loopCount, recursiveFunctions, scanModule, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
+import { constructs, loopCount, recursiveFunctions, scanModule, type ScannedFunction, type ScannedModule, type StructureEvent } from './code-scan.js';
 import { addFunctionImport } from './module-edit.js';
 
 export const PREEMPT_IMPORT = { module: 'wmig', base: 'preempt' } as const;
@@ -38,13 +38,19 @@ const enum Splice { AfterLoopEnd, BeforeLoop, Check, BranchDepths }
 /** block $exit, loop $again, block $preempt: what a loop with a check is wrapped in. */
 const WRAPPER_LABELS = 3;
 
+/** Body size (bytes, before instrumentation) from which a loop that makes calls keeps its check's
+ * call in place. Measured on SQLite: 2 000, 5 000 and 15 000 did equally well; the largest keeps the
+ * most functions (those V8 compiles with its full register allocator) as they were. */
+export const IN_PLACE_BODY_BYTES = 15_000;
+
 /**
  * A function body (locals and code, without the size prefix) with the flag checked at loop headers
  * (and at entry).
  *
- * The call to the stub, an unwind point, is kept out of the loop: Asyncify guards every stretch of
- * code that may be skipped while rewinding, and a call inside a loop put guards in every iteration
- * (that, not the check, made tight loops twice as slow). So a loop without block type becomes
+ * The call to the stub (an unwind point, with the code that saves the frame after it) is kept out
+ * of the loop: every value live across a call must leave its register (V8's wasm calls preserve
+ * none), so a call in a tight loop cost on every iteration even though it never runs (hash 1.45×,
+ * fannkuch 1.43× with the call in place). So a loop without block type becomes
  *
  *   block $exit  loop $again  block $preempt
  *     loop $L  (br_if $preempt flag)  BODY  end
@@ -53,8 +59,13 @@ const WRAPPER_LABELS = 3;
  *   end  end
  *
  * and branches in the body that cross such wrappers are renumbered. The loop is entered again at
- * its header with its locals as they were, which is where the check stood. Loops with a block type
- * (rare in compiler output) keep the call inside.
+ * its header with its locals as they were, which is where the check stood.
+ *
+ * Loops with a block type (rare in compiler output) keep the call in place, `if flag, call $stub`;
+ * so do loops that make calls of their own in huge functions (IN_PLACE_BODY_BYTES). V8 allocates
+ * the registers of a huge function with its mid-tier allocator, and there the wrappers cost more
+ * than the call: SQLite's interpreter loop and its kin made SQLite 2.8× plain with every loop
+ * wrapped, 2.3× so. A loop that makes calls spills around them anyway.
  */
 function withFlagChecks(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, flag: number[], stub: number[], entryCheck: boolean): void {
   const callStub = [0x10, ...stub];
@@ -63,13 +74,21 @@ function withFlagChecks(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, f
   // Wrapped: inside loop $L (0), $preempt is label 1. After $L's end: $preempt 0, $again 1, $exit 2.
   const wrappedCheck = [0x23, ...flag, 0x0d, 0x01];
   const afterWrappedLoop = [0x0c, 0x02, 0x0b, ...callStub, 0x0c, 0x00, 0x0b, 0x0b];
+  const huge = fn.entryEnd - fn.bodyStart >= IN_PLACE_BODY_BYTES;
+  const calls = fn.handovers.filter((h) => h.kind === 'call').map((h) => h.start); // in body order
+  const blocks = constructs(fn);
+  const makesCalls = (loopStart: number) => {
+    const next = firstAfter(calls, loopStart);
+    return next < calls.length && calls[next]! < blocks.get(loopStart)!.endAt;
+  };
+  const wrapped = new Set(fn.structure.filter((e) => e.kind === 'open' && e.op === 0x03 && e.emptyType && !(huge && makesCalls(e.start))).map((e) => e.start));
 
   type Edit = { at: number; order: Splice; event?: StructureEvent; code?: number[] };
   const edits: Edit[] = [];
   for (const e of fn.structure) {
     if (e.kind === 'open' && e.op === 0x03) {
-      if (e.emptyType) edits.push({ at: e.start, order: Splice.BeforeLoop, code: [0x02, 0x40, 0x03, 0x40, 0x02, 0x40] });
-      edits.push({ at: e.bodyStart, order: Splice.Check, code: e.emptyType ? wrappedCheck : inPlaceCheck });
+      if (wrapped.has(e.start)) edits.push({ at: e.start, order: Splice.BeforeLoop, code: [0x02, 0x40, 0x03, 0x40, 0x02, 0x40] });
+      edits.push({ at: e.bodyStart, order: Splice.Check, code: wrapped.has(e.start) ? wrappedCheck : inPlaceCheck });
     }
     // Opens and ends keep the label stack; branches get renumbered.
     if (e.kind === 'open' || e.kind === 'end') edits.push({ at: e.kind === 'end' ? e.start + 1 : e.start, order: e.kind === 'end' ? Splice.AfterLoopEnd : Splice.BeforeLoop, event: e });
@@ -81,7 +100,7 @@ function withFlagChecks(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, f
   if (entryCheck) out.bytes(inPlaceCheck);
   let p = fn.codeStart;
   /** Open labels, innermost last: true for a loop that got wrappers. */
-  const wrapped: boolean[] = [];
+  const open: boolean[] = [];
   for (const edit of edits) {
     if (edit.at > p) {
       out.bytes(src.subarray(p, edit.at));
@@ -90,13 +109,13 @@ function withFlagChecks(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, f
     if (edit.code) out.bytes(edit.code);
     const e = edit.event;
     if (!e) continue;
-    if (e.kind === 'open') wrapped.push(e.op === 0x03 && e.emptyType);
-    else if (e.kind === 'end' && wrapped.pop()) out.bytes(afterWrappedLoop);
+    if (e.kind === 'open') open.push(wrapped.has(e.start));
+    else if (e.kind === 'end' && open.pop()) out.bytes(afterWrappedLoop);
     else if (e.kind === 'branch') {
       const depths = e.depths.map((d) => {
         // Wrappers sit outside their loop: a branch crosses those of the loops it leaves, not its target's.
         let extra = 0;
-        for (let k = 0; k < d && k < wrapped.length; k++) if (wrapped[wrapped.length - 1 - k]) extra += WRAPPER_LABELS;
+        for (let k = 0; k < d && k < open.length; k++) if (open[open.length - 1 - k]) extra += WRAPPER_LABELS;
         return d + extra;
       });
       if (e.op === 0x0e) out.u32(depths.length - 1);
@@ -105,6 +124,17 @@ function withFlagChecks(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, f
     }
   }
   out.bytes(src.subarray(p, fn.entryEnd));
+}
+
+/** The index of the first element of ascending `xs` greater than `x` (xs.length if none). */
+function firstAfter(xs: number[], x: number): number {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! > x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 export function insertPreemptChecks(original: ScannedModule): PreemptRewrite {
