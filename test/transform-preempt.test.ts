@@ -20,6 +20,18 @@ import { wat } from './helpers/wat.js';
 /** Instructions of 7 bytes each that make $huge's body IN_PLACE_BODY_BYTES long; an even count leaves $acc as it was. */
 const HUGE_FILLER = 2 * Math.ceil(IN_PLACE_BODY_BYTES / 14);
 
+/** The inner loop of E and F2 (with `arm` at the end of its body): adds $i * $j to $sum and leaves
+ * by a br_table, to $next when $j reaches 7 and to $done once $sum is large. */
+const innerLoop = (arm: string) => `
+        (local.set $j (i32.const 0))
+        (block $next
+          (loop $inner
+            (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $i) (local.get $j))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            ${arm}
+            (br_table $inner $next $done (i32.add (i32.ge_u (local.get $j) (i32.const 7))
+                                                  (i32.ge_u (local.get $sum) (i32.const 100000000))))))`;
+
 // A: a loop calling a function without loops; B: a loop calling a function with a loop;
 // C: recursion without loops (entry checks); D: a loop left by `return` from inside it; E below.
 const PROGRAM = `
@@ -53,14 +65,7 @@ const PROGRAM = `
   (func $nested (param $n i32) (result i32) (local $i i32) (local $j i32) (local $sum i32)
     (block $done
       (loop $outer
-        (local.set $j (i32.const 0))
-        (block $next
-          (loop $inner
-            (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $i) (local.get $j))))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (call $arm (i32.const 6))
-            (br_table $inner $next $done (i32.add (i32.ge_u (local.get $j) (i32.const 7))
-                                                  (i32.ge_u (local.get $sum) (i32.const 100000000))))))
+${innerLoop('(call $arm (i32.const 6))')}
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
         (call $arm (i32.const 5))
@@ -71,9 +76,9 @@ const PROGRAM = `
         (call $arm (i32.const 7))
         (br_if $typed (i32.gt_s (local.get $i) (i32.const 0)))
         (local.get $i))))
-;; F: loops without calls. F1: one left by its br_if; F2: a nest of two, the inner one left by a
-  ;; br_table across the wrappers of both; F3: an outer loop that arms (so its call stays in place)
-  ;; around a call-free inner loop left by a br_table across its wrappers to either of two blocks.
+  ;; F: loops without calls. F1: one left by its br_if; F2: a nest of two, the inner one left by a
+  ;; br_table across the wrappers of both; F3: a loop that arms around a call-free inner loop left
+  ;; by a br_table across its wrappers to either of two blocks.
   (func $free1 (param $n i32) (result i32) (local $i i32) (local $s i32)
     (global.set $where (i32.const 8))
     (loop $l
@@ -86,13 +91,7 @@ const PROGRAM = `
     (global.set $where (i32.const 9))
     (block $done
       (loop $outer
-        (local.set $j (i32.const 0))
-        (block $next
-          (loop $inner
-            (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $i) (local.get $j))))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br_table $inner $next $done (i32.add (i32.ge_u (local.get $j) (i32.const 7))
-                                                  (i32.ge_u (local.get $sum) (i32.const 100000000))))))
+${innerLoop('')}
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $outer (i32.lt_u (local.get $i) (local.get $n)))))
     (global.set $where (i32.const 0))
@@ -114,7 +113,7 @@ const PROGRAM = `
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $outer (i32.lt_u (local.get $i) (local.get $n))))
     (local.get $sum))
-;; G: a loop that makes calls in a huge function: its check's call stays in place.
+  ;; G: a loop that makes calls in a huge function: its check's call stays in place.
   (func $huge (param $n i32) (local $i i32)
     ${'(global.set $acc (i32.xor (global.get $acc) (i32.const 5)))\n'.repeat(HUGE_FILLER)}
     (loop $l
