@@ -3,9 +3,11 @@
  * a flag global only the guest's own thread can set, and that thread is busy in wasm. V8 does stop
  * running code at interrupt checks (loop headers, function entries) for requested interrupts, and
  * Node's inspector uses those to dispatch messages to a busy worker: so the main thread attaches an
- * in-process inspector session to its workers and has each such worker evaluate the function that
- * sets the flag (messages.ts PREEMPT_REQUEST). Only the Runtime domain's evaluate is used: no
- * debugger is enabled, so the worker's code is compiled and run as without a session.
+ * in-process inspector session to its guests' workers and has each such worker evaluate the function
+ * that sets the flag (messages.ts PREEMPT_REQUEST). The session is offered every worker of the
+ * process; it detaches at once from those that are not wmig's (a library user's own). Only the
+ * Runtime domain's evaluate is used: no debugger is enabled, so the worker's code is compiled and
+ * run as without a session.
  *
  * Without an inspector (a Node.js built without one), interrupts are not sent: the request is then
  * honoured at the guest's next WASI call, as without --preempt.
@@ -17,6 +19,9 @@ import { PREEMPT_REQUEST } from './messages.js';
 
 const EXPRESSION = `globalThis[Symbol.for(${JSON.stringify(PREEMPT_REQUEST)})]?.()`;
 
+/** The name of the workers that run guests; their inspector title ends with it. */
+export const GUEST_WORKER_NAME = 'wmig guest';
+
 interface Attached {
   session: Session;
   /** Inspector session ids of attached workers, by thread id. */
@@ -26,7 +31,7 @@ interface Attached {
 let attached: Attached | null | undefined;
 let messageId = 0;
 
-/** The process's session, attached to every worker (created on first use); null without an inspector. */
+/** The process's session, attached to every guest's worker (created on first use); null without an inspector. */
 function inspectorSession(): Attached | null {
   if (attached !== undefined) return attached;
   try {
@@ -35,7 +40,13 @@ function inspectorSession(): Attached | null {
     const session = new Session();
     session.connect();
     const workers = new Map<number, string>();
-    session.on('NodeWorker.attachedToWorker', ({ params }) => workers.set(Number(params.workerInfo.workerId), params.sessionId));
+    session.on('NodeWorker.attachedToWorker', ({ params }) => {
+      // The title is "[worker THREAD_ID] NAME"; workerInfo.workerId is the inspector's own count.
+      const { title } = params.workerInfo;
+      const thread = /^\[worker (\d+)\]/.exec(title)?.[1];
+      if (thread !== undefined && title.endsWith(GUEST_WORKER_NAME)) workers.set(Number(thread), params.sessionId);
+      else session.post('NodeWorker.detach', { sessionId: params.sessionId });
+    });
     session.on('NodeWorker.detachedFromWorker', ({ params }) => {
       for (const [thread, id] of workers) if (id === params.sessionId) workers.delete(thread);
     });

@@ -6,7 +6,7 @@ import type { SocketBridge } from '../wasi/socket-bridge.js';
 import type { StdinBridge } from '../wasi/stdin-bridge.js';
 import type { HostBridge } from '../wasi/types.js';
 import { Lifecycle, isFinal, type ProcessState } from './lifecycle.js';
-import { interruptWorker, prepareInterrupts } from './preempt-interrupt.js';
+import { GUEST_WORKER_NAME, interruptWorker, prepareInterrupts } from './preempt-interrupt.js';
 import {
   CONTROL_WORDS,
   FREEZE_FLAG,
@@ -56,6 +56,7 @@ type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 type WorkerInitData = OmitEach<WorkerInit, 'control' | 'requests'>;
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
+const newGuestWorker = () => new Worker(WORKER_URL, { name: GUEST_WORKER_NAME });
 /** A worker thread started ahead of its process, by prestartWorker. */
 let spare: Worker | null = null;
 
@@ -66,7 +67,7 @@ let spare: Worker | null = null;
  */
 export function prestartWorker(): void {
   if (spare !== null) return;
-  const worker = new Worker(WORKER_URL);
+  const worker = newGuestWorker();
   // An unused spare must not keep the program alive; one that failed or ended is dropped (the next
   // process starts its own).
   worker.unref();
@@ -79,7 +80,7 @@ export function prestartWorker(): void {
 }
 
 function takeWorker(): Worker {
-  const worker = spare ?? new Worker(WORKER_URL);
+  const worker = spare ?? newGuestWorker();
   spare = null;
   worker.ref();
   return worker;
