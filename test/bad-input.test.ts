@@ -4,7 +4,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { xxh3 } from '@node-rs/xxhash';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { decodeSnapshot, ExitCode, snapshotBytes } from '../dist/runtime/index.js';
+import { decodeSnapshot, ExitCode, run, snapshotBytes, thaw, WmigError, type RunOptions } from '../dist/runtime/index.js';
 import { bundledWasmOpt } from '../dist/transforms/wasm-opt.js';
 import { example, tempDir, wmig } from './helpers/wmig.js';
 
@@ -243,5 +243,29 @@ describe('bad command lines', () => {
       expect(result.status, command).toBe(0);
       expect(result.stdout.toString()).toMatch(new RegExp(`Usage: wmig ${command}`));
     }
+  });
+});
+
+describe('bad library options', () => {
+  const rejection = async (options: RunOptions) => {
+    const error = await run(example('progress'), options).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(WmigError);
+    expect((error as WmigError).code).toBe(ExitCode.USAGE);
+    return (error as WmigError).message;
+  };
+
+  test('stdio that is not a file descriptor, or not an open one', async () => {
+    const notFd = { stdin: 0, stdout: 'ignore', stderr: 2 } as unknown as RunOptions['stdio'];
+    expect(await rejection({ stdio: notFd })).toMatch(/stdio\.stdout must be a file descriptor .*"ignore"/);
+    expect(await rejection({ stdio: { stdin: 0, stdout: 1, stderr: 4095 } })).toMatch(/stdio\.stderr: file descriptor 4095 is not open/);
+    const thawError = await thaw(join(work, 'good.wmig'), { stdio: notFd }).then(() => null, (e: unknown) => e);
+    expect((thawError as WmigError).code).toBe(ExitCode.USAGE);
+  });
+
+  test('environment names with "=" or nothing, and strings with NUL', async () => {
+    expect(await rejection({ env: { 'A=B': 'c' } })).toMatch(/name "A=B"/);
+    expect(await rejection({ env: [['', 'c']] })).toMatch(/name ""/);
+    expect(await rejection({ env: { A: 'x\0y' } })).toMatch(/variable A: value/);
+    expect(await rejection({ args: ['ok', 'x\0y'] })).toMatch(/argv\[2\]/);
   });
 });

@@ -7,6 +7,7 @@ import { OutputBridge } from '../wasi/output-bridge.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
 import { StdinBridge } from '../wasi/stdin-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
+import { checkArgs, checkEnv, checkStdio } from './check-options.js';
 import { loadModule, type LoadedModule, type ModuleOptions } from './modules.js';
 
 /** When and how a process freezes by itself (the CLI's --freeze-at-call / --freeze-after). */
@@ -53,10 +54,14 @@ export interface RunOptions extends ModuleOptions, AutoFreezeOptions {
 
 /** Starts a WASI command (plain or instrumented; plain ones are instrumented through the cache). */
 export async function run(module: string | Uint8Array | LoadedModule, options: RunOptions = {}): Promise<WmigProcess> {
+  const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {});
+  if (options.argv0 !== undefined) checkArgs([options.argv0], 0);
+  checkArgs(options.args ?? []);
+  checkEnv(env);
+  checkStdio(options.stdio);
   prestartWorker();
   const loaded = isLoaded(module) ? module : await loadModule(module, options);
   const argv0 = options.argv0 ?? basename(loaded.name);
-  const env = Array.isArray(options.env) ? options.env : Object.entries(options.env ?? {});
   const sockets = options.listen?.length ? await SocketBridge.listen(options.listen) : undefined;
   const stdin = stdinBridge(options.stdio);
   const output = outputBridge(options);

@@ -6,6 +6,7 @@ import { prestartWorker, type WmigProcess } from '../process/process.js';
 import { snapshotListeners } from '../wasi/capture.js';
 import { SocketBridge } from '../wasi/socket-bridge.js';
 import type { MountSpec, StdioSpec } from '../wasi/types.js';
+import { checkStdio } from './check-options.js';
 import { loadInstrumented, loadModule, type LoadedModule, type ModuleOptions } from './modules.js';
 import { launch, moduleInit, outputBridge, stdinBridge, type AutoFreezeOptions } from './run.js';
 
@@ -34,6 +35,7 @@ export interface ThawOptions extends ModuleOptions, AutoFreezeOptions {
  * re-bound in the worker before it resumes (failures reject `result` with REBIND_FAILED).
  */
 export async function thaw(source: string | Uint8Array, options: ThawOptions = {}): Promise<WmigProcess> {
+  checkStdio(options.stdio);
   prestartWorker();
   const { bytes, snapshot } = typeof source === 'string' ? readSnapshotFile(source) : { bytes: source, snapshot: decodeSnapshot(source) };
   const loaded = await resolveModule(snapshot, options);
