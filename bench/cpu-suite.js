@@ -14,8 +14,8 @@
  *   preempt   precise + flag checks at loop headers calling wmig.preempt (the flag is never set here)
  * Reported: run time (CPU time of instantiate + _start, median of ROUNDS spread over PROCESSES measuring
  * processes, variants interleaved, code optimized up front: bench/lib/cpu-measure.js, once with V8's
- * defaults and once with its fallback to the
- * mid-tier register allocator for huge functions turned off) as a ratio to plain, compile time, module
+ * defaults and once with its fallback to the mid-tier register allocator for huge functions turned
+ * off) as a ratio to plain, compile time, module
  * size ratio, instrumentation wall time; then freeze latency with preemption on a busy loop (spin under
  * wmig's run(), FREEZES freezes with leaveRunning: request → stack unwound).
  * --write regenerates bench/README-cpu.md.
