@@ -7,10 +7,11 @@
  * and every loop must honour it; the output must be the plain run's. A check that is missing, or
  * a loop re-entered wrongly after the call, fails one of these.
  *
- * Loops that make no call get their check's call outside them (wrappers, with branches renumbered
- * across them); arm() is a call, so those loops (F) are armed just before they are entered, and
- * the program marks in a global of its own (`$where`) where it is: such an arm counts as honoured
- * only when wmig.preempt comes while `$where` names it, i.e. from the call-free loop's own check.
+ * A loop gets its check's call outside it (wrappers, with branches renumbered across them) unless
+ * it makes calls in a huge function (G). arm() is a call, so loops without calls (F) are armed just
+ * before they are entered, and the program marks in a global of its own (`$where`) where it is:
+ * such an arm counts as honoured only when wmig.preempt comes while `$where` names it, i.e. from
+ * the call-free loop's own check.
  */
 import { describe, expect, it } from 'vitest';
 import { instrument, PREEMPT_IMPORT } from '../transforms/index.js';

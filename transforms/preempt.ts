@@ -74,14 +74,8 @@ function withFlagChecks(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, f
   // Wrapped: inside loop $L (0), $preempt is label 1. After $L's end: $preempt 0, $again 1, $exit 2.
   const wrappedCheck = [0x23, ...flag, 0x0d, 0x01];
   const afterWrappedLoop = [0x0c, 0x02, 0x0b, ...callStub, 0x0c, 0x00, 0x0b, 0x0b];
-  const huge = fn.entryEnd - fn.bodyStart >= IN_PLACE_BODY_BYTES;
-  const calls = fn.handovers.filter((h) => h.kind === 'call').map((h) => h.start); // in body order
-  const blocks = constructs(fn);
-  const makesCalls = (loopStart: number) => {
-    const next = firstAfter(calls, loopStart);
-    return next < calls.length && calls[next]! < blocks.get(loopStart)!.endAt;
-  };
-  const wrapped = new Set(fn.structure.filter((e) => e.kind === 'open' && e.op === 0x03 && e.emptyType && !(huge && makesCalls(e.start))).map((e) => e.start));
+  const inPlace = fn.entryEnd - fn.bodyStart >= IN_PLACE_BODY_BYTES ? loopsMakingCalls(fn) : new Set<number>();
+  const wrapped = new Set(fn.structure.filter((e) => e.kind === 'open' && e.op === 0x03 && e.emptyType && !inPlace.has(e.start)).map((e) => e.start));
 
   type Edit = { at: number; order: Splice; event?: StructureEvent; code?: number[] };
   const edits: Edit[] = [];
@@ -124,6 +118,16 @@ function withFlagChecks(out: ByteWriter, src: Uint8Array, fn: ScannedFunction, f
     }
   }
   out.bytes(src.subarray(p, fn.entryEnd));
+}
+
+/** The loops (by the offset of their opening) with a call somewhere in their body. */
+function loopsMakingCalls(fn: ScannedFunction): Set<number> {
+  const calls = fn.handovers.filter((h) => h.kind === 'call').map((h) => h.start); // in body order
+  const loops = [...constructs(fn).values()].filter((c) => c.op === 0x03);
+  return new Set(loops.filter((c) => {
+    const next = firstAfter(calls, c.start);
+    return next < calls.length && calls[next]! < c.endAt;
+  }).map((c) => c.start));
 }
 
 /** The index of the first element of ascending `xs` greater than `x` (xs.length if none). */
